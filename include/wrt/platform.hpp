@@ -1,0 +1,9 @@
+// Every public header of wrt-platform.
+#pragma once
+
+#include "wrt/platform/error.hpp"
+#include "wrt/platform/futex.hpp"
+#include "wrt/platform/memory_provider.hpp"
+#include "wrt/platform/mmap_page_allocator.hpp"
+#include "wrt/platform/page_allocator.hpp"
+#include "wrt/platform/static_page_allocator.hpp"

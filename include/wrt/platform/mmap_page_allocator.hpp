@@ -1,0 +1,60 @@
+// MmapPageAllocator: a linear memory in POSIX virtual memory.
+//
+// allocate() reserves the whole maximum plus the guard as inaccessible address
+// space (no resident memory, no commit charge) and commits the initial pages;
+// grow() commits more in place, so `base` never moves; deallocate() and the
+// destructor return the whole reservation with one munmap. Every failed call
+// leaves the allocator unchanged. See docs/SPEC.md (A1-A14), docs/SAFETY.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "wrt/platform/error.hpp"
+#include "wrt/platform/page_allocator.hpp"
+
+namespace wrt::platform {
+
+class MmapPageAllocator {
+ public:
+  explicit MmapPageAllocator(PageAllocatorConfig config = {}) noexcept;
+  ~MmapPageAllocator();
+
+  MmapPageAllocator(MmapPageAllocator&& other) noexcept;
+  MmapPageAllocator& operator=(MmapPageAllocator&& other) noexcept;
+  MmapPageAllocator(const MmapPageAllocator&) = delete;
+  MmapPageAllocator& operator=(const MmapPageAllocator&) = delete;
+
+  // Reserves `maximum_pages` (default: config.maximum_pages) and commits
+  // `initial_pages`, zero-filled. Errors: InvalidArgument, CapacityExceeded,
+  // AlreadyAllocated, OutOfMemory, SystemError.
+  Result<Allocation> allocate(std::uint32_t initial_pages,
+                              std::optional<std::uint32_t> maximum_pages = std::nullopt);
+
+  // Commits `additional_pages` after the `current_pages` already committed.
+  // Errors: NotAllocated, StateMismatch, CapacityExceeded, OutOfMemory, SystemError.
+  Result<void> grow(std::uint32_t current_pages, std::uint32_t additional_pages);
+
+  // Releases the memory; `ptr`/`size` must be base() and committed_bytes().
+  // Errors: NotAllocated, PointerMismatch, SystemError.
+  Result<void> deallocate(std::byte* ptr, std::size_t size);
+
+  std::byte* base() const noexcept { return state_.base; }
+  std::uint32_t committed_pages() const noexcept { return state_.committed_pages; }
+  std::size_t committed_bytes() const noexcept { return state_.committed_bytes(); }
+  std::size_t reserved_bytes() const noexcept { return state_.reserved_bytes(); }
+  bool is_allocated() const noexcept { return state_.allocated(); }
+  const PageAllocatorConfig& config() const noexcept { return config_; }
+
+ private:
+  PageAllocatorConfig config_;
+  detail::LinearMemoryState state_;
+  // The whole OS mapping: alignment slack, reservation and guard.
+  std::byte* mapping_ = nullptr;
+  std::size_t mapping_bytes_ = 0;
+};
+
+static_assert(PageAllocator<MmapPageAllocator>);
+
+}  // namespace wrt::platform

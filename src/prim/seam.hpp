@@ -1,0 +1,25 @@
+// The one seam between wrt-platform and the operating system.
+//
+// Every system call site asks intercept() first. In normal builds intercept()
+// is a constant 0 and compiles away. In test builds
+// (WRT_PLATFORM_FAULT_INJECTION) it counts the call and may answer with an
+// errno, which the call site then reports exactly as if the OS had failed:
+// that is how tests prove the strong guarantee on OS failures they cannot
+// cause for real (see fault_injection.hpp).
+#pragma once
+
+#include <cstddef>
+
+namespace wrt::platform::prim {
+
+enum class OsCall : unsigned { Mmap, Mprotect, Munmap, FutexWait, FutexWake };
+inline constexpr std::size_t kOsCallCount = 5;
+
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+// Counts `call`; returns the errno to fail it with, or 0 to make the real call.
+int intercept(OsCall call) noexcept;
+#else
+constexpr int intercept(OsCall) noexcept { return 0; }
+#endif
+
+}  // namespace wrt::platform::prim
