@@ -34,9 +34,11 @@ Result<WaitResult> wait_on_address(const std::uint32_t* loc, std::uint32_t expec
 Result<std::uint32_t> wake_address(const std::atomic<std::uint32_t>& loc, std::uint32_t count);
 Result<std::uint32_t> wake_address(const std::uint32_t* loc, std::uint32_t count);
 
-// A futex word with its own waiter count, so that wake() with nobody waiting
-// makes no system call. Neither copyable nor movable: waiters are keyed by
-// the word's address.
+// A cache-line-aligned futex word. wait()/wake() are exactly
+// wait_on_address(word(), ...)/wake_address(word(), ...): the two forms mix
+// freely, and wake() with nobody waiting makes no system call (the waiter
+// accounting is keyed by address). Neither copyable nor movable: waiters are
+// keyed by the word's address.
 class Futex {
  public:
   explicit Futex(std::uint32_t initial = 0) noexcept : word_(initial) {}
@@ -56,8 +58,6 @@ class Futex {
 
  private:
   alignas(64) std::atomic<std::uint32_t> word_;
-  // Threads between announcing a wait and leaving it (clause F7).
-  std::atomic<std::uint32_t> waiters_{0};
 };
 
 }  // namespace wrt::platform

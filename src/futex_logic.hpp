@@ -1,0 +1,160 @@
+// The futex's decisions, free of system calls: deadlines, timeout
+// conversions, and how each backend's return codes map to results. Every
+// backend calls these, and tests check them on every host, so the macOS
+// mapping is exercised on Linux too (clause F9).
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+namespace wrt::platform::detail {
+
+using std::chrono::nanoseconds;
+
+// An absolute point on a backend's monotonic clock, in nanoseconds since the
+// clock's epoch. `at == nanoseconds::max()` means "never": a deadline that
+// saturated (292 years after the epoch) cannot be told apart from forever.
+struct Deadline {
+  nanoseconds at;
+
+  static constexpr Deadline never() noexcept { return Deadline{nanoseconds::max()}; }
+  constexpr bool is_never() const noexcept { return at == nanoseconds::max(); }
+  friend constexpr bool operator==(Deadline, Deadline) noexcept = default;
+};
+
+// The deadline `timeout` after `now` (now >= 0). nullopt waits forever; a
+// zero or negative timeout gives `now` (already due); a sum past the clock's
+// range saturates to never, so a huge timeout never wraps into a short one
+// (clause F3).
+constexpr Deadline deadline_after(nanoseconds now, std::optional<nanoseconds> timeout) noexcept {
+  if (!timeout) return Deadline::never();
+  if (*timeout <= nanoseconds::zero()) return Deadline{now};
+  if (*timeout >= nanoseconds::max() - now) return Deadline::never();
+  return Deadline{now + *timeout};
+}
+
+// Time left until `deadline` at `now`; zero or negative once it is due.
+// Only meaningful for a deadline that is not never().
+constexpr nanoseconds time_left(Deadline deadline, nanoseconds now) noexcept {
+  return deadline.at - now;
+}
+
+// A deadline split as struct timespec wants it (seconds, nanoseconds < 1e9).
+struct SecondsAndNanos {
+  std::int64_t seconds;
+  std::int64_t nanos;
+  friend constexpr bool operator==(SecondsAndNanos, SecondsAndNanos) noexcept = default;
+};
+
+constexpr SecondsAndNanos split_seconds(nanoseconds at) noexcept {
+  constexpr std::int64_t kPerSecond = 1'000'000'000;
+  return {at.count() / kPerSecond, at.count() % kPerSecond};
+}
+
+// What a wait loop does after one attempt.
+enum class WaitStep { Woken, NotEqual, TimedOut, Retry, Fail };
+
+// futex(2) FUTEX_WAIT_BITSET: `error` is 0 after a return of 0, else errno.
+// EINTR retries with the same absolute deadline (clause F4); every errno
+// outside the documented three is an OS failure (clause F10). The portable
+// backend maps errors injected through the seam with the same function.
+constexpr WaitStep futex_wait_step(int error) noexcept {
+  switch (error) {
+    case 0:
+      return WaitStep::Woken;
+    case EINTR:
+      return WaitStep::Retry;
+    case EAGAIN:
+      return WaitStep::NotEqual;
+    case ETIMEDOUT:
+      return WaitStep::TimedOut;
+    default:
+      return WaitStep::Fail;
+  }
+}
+
+// macOS ulock ABI (<sys/ulock.h>, xnu bsd/sys/ulock.h).
+inline constexpr std::uint32_t kUlCompareAndWait = 1;
+inline constexpr std::uint32_t kUlfWakeAll = 0x00000100;
+inline constexpr std::uint32_t kUlfNoErrno = 0x01000000;
+
+// __ulock_wait's timeout for `left` (> 0) nanoseconds: rounded up, so a
+// wait never ends early, and at least 1, because 0 means forever; clamped to
+// the 32-bit field, the caller re-arms until its deadline (about 71 minutes
+// per call at most).
+constexpr std::uint32_t ulock_timeout_us(nanoseconds left) noexcept {
+  if (left <= nanoseconds::zero()) return 1;
+  const std::int64_t ns = left.count();
+  const std::int64_t us = ns / 1000 + (ns % 1000 != 0 ? 1 : 0);
+  constexpr std::int64_t kMax = std::numeric_limits<std::uint32_t>::max();
+  return static_cast<std::uint32_t>(us < kMax ? us : kMax);
+}
+
+// __ulock_wait with ULF_NO_ERRNO returns >= 0 (woken, or the value already
+// differed) or -errno. EINTR and ETIMEDOUT go back to the wait loop, which
+// returns TimedOut only once the absolute deadline has passed (a clamped
+// timeout may expire first). EFAULT means the page holding the word was
+// paged out while the kernel looked at it; the word is mapped (we just read
+// it), so like libpthread we report a spurious wake (clause F5).
+constexpr WaitStep ulock_wait_step(int rc) noexcept {
+  if (rc >= 0) return WaitStep::Woken;
+  switch (-rc) {
+    case EINTR:
+    case ETIMEDOUT:
+      return WaitStep::Retry;
+    case EFAULT:
+      return WaitStep::Woken;
+    default:
+      return WaitStep::Fail;
+  }
+}
+
+// How a macOS wake(count) is carried out, given `registered` waiters
+// announced by our waiter accounting. The OS does not say how many threads
+// a wake-all released, so wake-all reports `registered`, i.e.
+// min(count, registered) (clause F9). Any other count wakes one thread per
+// call, at most min(count, registered) times, and counts the successes.
+struct UlockWakePlan {
+  bool wake_all;
+  std::uint32_t single_wakes;
+  friend constexpr bool operator==(UlockWakePlan, UlockWakePlan) noexcept = default;
+};
+
+constexpr UlockWakePlan ulock_wake_plan(std::uint32_t count, std::uint32_t registered) noexcept {
+  if (count == std::numeric_limits<std::uint32_t>::max()) return {true, 0};
+  return {false, count < registered ? count : registered};
+}
+
+// The operation word for __ulock_wake.
+constexpr std::uint32_t ulock_wake_operation(bool wake_all) noexcept {
+  return kUlCompareAndWait | kUlfNoErrno | (wake_all ? kUlfWakeAll : 0);
+}
+
+// What one __ulock_wake call returned.
+enum class WakeStep { Woke, NobodyWaiting, Retry, Fail };
+
+constexpr WakeStep ulock_wake_step(int rc) noexcept {
+  if (rc >= 0) return WakeStep::Woke;
+  switch (-rc) {
+    case ENOENT:
+      return WakeStep::NobodyWaiting;
+    case EINTR:
+      return WakeStep::Retry;
+    default:
+      return WakeStep::Fail;
+  }
+}
+
+// Slot of `address` in a table of `slots` entries (a power of two). Words
+// are 4-byte aligned, so the low bits carry nothing; a Fibonacci multiply
+// spreads neighbouring words over the table.
+constexpr std::size_t address_slot(std::uintptr_t address, std::size_t slots) noexcept {
+  const std::uint64_t mixed = static_cast<std::uint64_t>(address >> 2) * 0x9E3779B97F4A7C15ull;
+  return static_cast<std::size_t>(mixed >> 32) & (slots - 1);
+}
+
+}  // namespace wrt::platform::detail
