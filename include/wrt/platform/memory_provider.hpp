@@ -1,7 +1,13 @@
-// PalMemoryProvider<A>: bounds-checked access to a linear memory owned by a
-// page allocator. Every access is all-or-nothing: out of bounds (computed
-// without overflow) means OutOfBounds and not a byte touched.
-// See docs/SPEC.md (P1-P4).
+// PalMemoryProvider<A>: bounds-checked access to one WebAssembly linear
+// memory owned by a page allocator (any PageAllocator backend).
+//
+// Every access is all-or-nothing: when `offset + size` exceeds capacity()
+// (computed without overflow) the call returns OutOfBounds and not a byte is
+// touched. The provider is move-only; a moved-from provider has capacity 0,
+// so every non-empty access to it is OutOfBounds and grow() is NotAllocated.
+// Like the allocator, mutating calls need exclusive access; the memory itself
+// may be shared between threads (use atomic_u32() for words several threads
+// touch). See docs/SPEC.md (P1-P4).
 #pragma once
 
 #include <cstddef>
@@ -19,8 +25,10 @@ namespace wrt::platform {
 template <PageAllocator A>
 class PalMemoryProvider {
  public:
-  // Takes ownership of `allocator` and allocates `initial_pages` with the
-  // given maximum; forwards the allocator's error.
+  // Takes ownership of `allocator` and allocates `initial_pages`, reserving
+  // `maximum_pages` (nullopt: the allocator's limit). Returns the allocator's
+  // error unchanged (InvalidArgument, CapacityExceeded, AlreadyAllocated,
+  // OutOfMemory, SystemError); the allocator is then destroyed.
   static Result<PalMemoryProvider> create(A allocator, std::uint32_t initial_pages,
                                           std::optional<std::uint32_t> maximum_pages) {
     auto memory = allocator.allocate(initial_pages, maximum_pages);
@@ -35,48 +43,63 @@ class PalMemoryProvider {
 
   // Committed bytes: the bytes read() and write() may touch.
   std::size_t capacity() const noexcept { return allocator_.committed_bytes(); }
+  // Committed WebAssembly pages (capacity() / kWasmPageSize).
   std::uint32_t pages() const noexcept { return allocator_.committed_pages(); }
+  // Start of the memory; stable across grow(). Null only when moved from.
   std::byte* data() const noexcept { return allocator_.base(); }
   const A& allocator() const noexcept { return allocator_; }
 
-  Result<void> write(std::size_t offset, std::span<const std::byte> bytes) {
+  // Copies `bytes` to [offset, offset + bytes.size()). `bytes` may lie inside
+  // this memory (overlap is allowed). Error: OutOfBounds, nothing written.
+  Result<void> write(std::size_t offset, std::span<const std::byte> bytes) noexcept {
     if (!in_bounds(offset, bytes.size()))
-      return tl::unexpected(Error(ErrorCode::OutOfBounds, "PalMemoryProvider::write: out of bounds"));
-    if (!bytes.empty()) std::memcpy(data() + offset, bytes.data(), bytes.size());
+      return tl::unexpected(
+          Error(ErrorCode::OutOfBounds, "PalMemoryProvider::write: offset + size past capacity"));
+    if (!bytes.empty()) std::memmove(data() + offset, bytes.data(), bytes.size());
     return {};
   }
 
-  Result<void> read(std::size_t offset, std::span<std::byte> bytes) const {
+  // Copies [offset, offset + bytes.size()) into `bytes`. Error: OutOfBounds,
+  // and `bytes` is left untouched.
+  Result<void> read(std::size_t offset, std::span<std::byte> bytes) const noexcept {
     if (!in_bounds(offset, bytes.size()))
-      return tl::unexpected(Error(ErrorCode::OutOfBounds, "PalMemoryProvider::read: out of bounds"));
-    if (!bytes.empty()) std::memcpy(bytes.data(), data() + offset, bytes.size());
+      return tl::unexpected(
+          Error(ErrorCode::OutOfBounds, "PalMemoryProvider::read: offset + size past capacity"));
+    if (!bytes.empty()) std::memmove(bytes.data(), data() + offset, bytes.size());
     return {};
   }
 
-  // memory.grow: commits `additional_pages` and returns the page count
-  // before the call; on error nothing changes.
+  // WebAssembly memory.grow: commits `additional_pages` (zero-filled) and
+  // returns the page count before the call; earlier bytes and data() stay.
+  // grow(0) returns pages() and changes nothing. Errors are the allocator's
+  // (CapacityExceeded past the maximum, OutOfMemory, SystemError); on error
+  // nothing changes.
   Result<std::uint32_t> grow(std::uint32_t additional_pages) {
     const std::uint32_t previous = pages();
-    auto grown = allocator_.grow(previous, additional_pages);
-    if (!grown) return tl::unexpected(grown.error());
+    if (auto grown = allocator_.grow(previous, additional_pages); !grown)
+      return tl::unexpected(grown.error());
     return previous;
   }
 
-  // The word at `offset`, for std::atomic_ref and wait_on_address/wake_address.
-  Result<std::uint32_t*> atomic_u32(std::size_t offset) const {
-    if (offset % alignof(std::uint32_t) != 0)
+  // The 32-bit word at `offset`, for std::atomic_ref<std::uint32_t> and
+  // wait_on_address/wake_address. Errors: Misaligned unless offset % 4 == 0
+  // (checked first), then OutOfBounds unless offset + 4 <= capacity(). The
+  // pointer stays valid until the provider is destroyed or moved from.
+  Result<std::uint32_t*> atomic_u32(std::size_t offset) const noexcept {
+    if (offset % sizeof(std::uint32_t) != 0)
       return tl::unexpected(
           Error(ErrorCode::Misaligned, "PalMemoryProvider::atomic_u32: offset not 4-byte aligned"));
     if (!in_bounds(offset, sizeof(std::uint32_t)))
       return tl::unexpected(
-          Error(ErrorCode::OutOfBounds, "PalMemoryProvider::atomic_u32: out of bounds"));
+          Error(ErrorCode::OutOfBounds, "PalMemoryProvider::atomic_u32: offset + 4 past capacity"));
+    // data() is kWasmPageSize-aligned, so data() + offset is 4-byte aligned.
     return reinterpret_cast<std::uint32_t*>(data() + offset);
   }
 
  private:
   explicit PalMemoryProvider(A allocator) noexcept : allocator_(std::move(allocator)) {}
 
-  // offset + size <= capacity, written so that it cannot overflow.
+  // offset + size <= capacity(), written so that nothing can wrap.
   bool in_bounds(std::size_t offset, std::size_t size) const noexcept {
     return offset <= capacity() && size <= capacity() - offset;
   }
