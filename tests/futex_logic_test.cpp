@@ -1,0 +1,108 @@
+// The futex's pure decisions (futex_logic.hpp), including the macOS ulock
+// mapping, checked on every host (clauses F3, F4, F9, F10).
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdint>
+
+#include "futex_backend.hpp"
+#include "futex_logic.hpp"
+
+namespace wrt::platform::detail {
+namespace {
+
+using std::chrono::nanoseconds;
+using namespace std::chrono_literals;
+
+TEST(FutexLogic, F3_DeadlineIsNowPlusTimeoutOrNowWhenNotPositive) {
+  EXPECT_EQ(deadline_after(100ns, 50ns), Deadline{150ns});
+  EXPECT_EQ(deadline_after(100ns, 0ns), Deadline{100ns});
+  EXPECT_EQ(deadline_after(100ns, -5ns), Deadline{100ns});
+  EXPECT_EQ(deadline_after(100ns, nanoseconds::min()), Deadline{100ns});
+}
+
+TEST(FutexLogic, F3_NoTimeoutOrAHugeOneMeansNever) {
+  EXPECT_TRUE(deadline_after(100ns, std::nullopt).is_never());
+  EXPECT_TRUE(deadline_after(100ns, nanoseconds::max()).is_never());
+  EXPECT_TRUE(deadline_after(100ns, nanoseconds::max() - 100ns).is_never());
+  EXPECT_EQ(deadline_after(100ns, nanoseconds::max() - 101ns), Deadline{nanoseconds::max() - 1ns});
+}
+
+TEST(FutexLogic, F4_DeadlineSplitsIntoTimespecFields) {
+  EXPECT_EQ(split_seconds(0ns), (SecondsAndNanos{0, 0}));
+  EXPECT_EQ(split_seconds(1'999'999'999ns), (SecondsAndNanos{1, 999'999'999}));
+  EXPECT_EQ(split_seconds(nanoseconds::max()), (SecondsAndNanos{9'223'372'036, 854'775'807}));
+}
+
+TEST(FutexLogic, F4_F10_FutexErrnoMapping) {
+  EXPECT_EQ(futex_wait_step(0), WaitStep::Woken);
+  EXPECT_EQ(futex_wait_step(EINTR), WaitStep::Retry);
+  EXPECT_EQ(futex_wait_step(EAGAIN), WaitStep::NotEqual);
+  EXPECT_EQ(futex_wait_step(ETIMEDOUT), WaitStep::TimedOut);
+  for (const int error : {EFAULT, EINVAL, ENOSYS, EPERM, ENOMEM})
+    EXPECT_EQ(futex_wait_step(error), WaitStep::Fail);
+}
+
+TEST(FutexLogic, F10_FailedWaitIsSystemErrorWithErrno) {
+  const auto failed = finish_wait(WaitStep::Fail, EINVAL);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code(), ErrorCode::SystemError);
+  EXPECT_EQ(failed.error().os_errno(), EINVAL);
+  EXPECT_EQ(finish_wait(WaitStep::NotEqual, 0), WaitResult::NotEqual);
+  EXPECT_EQ(finish_wait(WaitStep::TimedOut, 0), WaitResult::TimedOut);
+  EXPECT_EQ(finish_wait(WaitStep::Woken, 0), WaitResult::Woken);
+}
+
+TEST(FutexLogic, F9_UlockConstantsMatchXnu) {
+  // bsd/sys/ulock.h: UL_COMPARE_AND_WAIT 1, ULF_WAKE_ALL 0x100,
+  // ULF_NO_ERRNO 0x01000000.
+  EXPECT_EQ(kUlCompareAndWait, 1u);
+  EXPECT_EQ(kUlfWakeAll, 0x100u);
+  EXPECT_EQ(kUlfNoErrno, 0x01000000u);
+  EXPECT_EQ(ulock_wake_operation(false), 0x01000001u);
+  EXPECT_EQ(ulock_wake_operation(true), 0x01000101u);
+}
+
+TEST(FutexLogic, F9_UlockTimeoutRoundsUpNeverZeroAndClamps) {
+  EXPECT_EQ(ulock_timeout_us(1ns), 1u);  // 0 would mean forever
+  EXPECT_EQ(ulock_timeout_us(1000ns), 1u);
+  EXPECT_EQ(ulock_timeout_us(1001ns), 2u);
+  EXPECT_EQ(ulock_timeout_us(1s), 1'000'000u);
+  EXPECT_EQ(ulock_timeout_us(std::chrono::microseconds(UINT32_MAX)), UINT32_MAX);
+  EXPECT_EQ(ulock_timeout_us(std::chrono::microseconds(UINT32_MAX) + 1ns), UINT32_MAX);
+  EXPECT_EQ(ulock_timeout_us(nanoseconds::max()), UINT32_MAX);
+}
+
+TEST(FutexLogic, F9_UlockWaitReturnCodes) {
+  EXPECT_EQ(ulock_wait_step(0), WaitStep::Woken);
+  EXPECT_EQ(ulock_wait_step(3), WaitStep::Woken);  // waiters left on the address
+  EXPECT_EQ(ulock_wait_step(-EINTR), WaitStep::Retry);
+  EXPECT_EQ(ulock_wait_step(-ETIMEDOUT), WaitStep::Retry);  // the loop checks the deadline
+  EXPECT_EQ(ulock_wait_step(-EFAULT), WaitStep::Woken);
+  EXPECT_EQ(ulock_wait_step(-EINVAL), WaitStep::Fail);
+  EXPECT_EQ(ulock_wait_step(-ENOMEM), WaitStep::Fail);
+}
+
+TEST(FutexLogic, F9_UlockWakeReturnCodes) {
+  EXPECT_EQ(ulock_wake_step(0), WakeStep::Woke);
+  EXPECT_EQ(ulock_wake_step(-ENOENT), WakeStep::NobodyWaiting);
+  EXPECT_EQ(ulock_wake_step(-EINTR), WakeStep::Retry);
+  EXPECT_EQ(ulock_wake_step(-EINVAL), WakeStep::Fail);
+}
+
+TEST(FutexLogic, F9_UlockWakeCountIsAtMostMinOfCountAndRegistered) {
+  EXPECT_EQ(ulock_wake_plan(UINT32_MAX, 5), (UlockWakePlan{true, 0}));
+  EXPECT_EQ(ulock_wake_plan(1, 5), (UlockWakePlan{false, 1}));
+  EXPECT_EQ(ulock_wake_plan(3, 2), (UlockWakePlan{false, 2}));
+  EXPECT_EQ(ulock_wake_plan(UINT32_MAX - 1, 7), (UlockWakePlan{false, 7}));
+}
+
+TEST(FutexLogic, F7_AddressSlotStaysInTheTable) {
+  for (std::uintptr_t a = 0; a < 4096; a += 4) {
+    EXPECT_LT(address_slot(a, 64), 64u);
+    EXPECT_LT(address_slot(a, 256), 256u);
+  }
+}
+
+}  // namespace
+}  // namespace wrt::platform::detail

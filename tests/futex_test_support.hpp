@@ -1,0 +1,115 @@
+// Helpers for the futex tests: waiters on their own threads, and a way to
+// know, without sleeping, that a waiter really sleeps in its backend.
+#pragma once
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "futex_backend.hpp"
+#include "futex_core.hpp"
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+#include "prim/fault_injection.hpp"
+#endif
+
+namespace wrt::platform::futex_testing {
+
+using namespace std::chrono_literals;
+using detail::PortableFutexBackend;
+
+// Generous: only a broken implementation takes this long.
+inline constexpr std::chrono::seconds kPatience = 20s;
+
+// Spins (yielding) until `done()` or kPatience passes; returns done().
+template <typename Predicate>
+bool eventually(Predicate done) {
+  const auto give_up = std::chrono::steady_clock::now() + kPatience;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) return done();
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+inline pid_t current_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+// True when thread `tid` of this process is blocked in futex(2) on `addr`.
+// The kernel fills /proc/.../syscall only for a blocked thread ("running"
+// otherwise), and futex(2) blocks only after queueing the waiter.
+inline bool blocked_in_futex(pid_t tid, const void* addr) {
+  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  std::string first_argument;
+  if (!(file >> number >> first_argument)) return false;
+  return number == SYS_futex &&
+         std::stoull(first_argument, nullptr, 16) == reinterpret_cast<std::uintptr_t>(addr);
+}
+
+// A thread that makes one wait and keeps what it returned.
+class WaitingThread {
+ public:
+  explicit WaitingThread(std::function<Result<WaitResult>()> wait)
+      : thread_([this, wait = std::move(wait)] {
+          tid_.store(current_tid());
+          result_ = wait();
+          done_.store(true);
+        }) {
+    eventually([this] { return tid_.load() != 0; });
+  }
+  WaitingThread(const WaitingThread&) = delete;
+  WaitingThread& operator=(const WaitingThread&) = delete;
+  ~WaitingThread() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  pid_t tid() const { return tid_.load(); }
+  bool done() const { return done_.load(); }
+  std::thread::native_handle_type native_handle() { return thread_.native_handle(); }
+  Result<WaitResult> join() {
+    thread_.join();
+    return *result_;
+  }
+
+ private:
+  std::atomic<pid_t> tid_{0};
+  std::atomic<bool> done_{false};
+  std::optional<Result<WaitResult>> result_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+// How many of `threads` sleep in `Backend` on `addr` right now.
+template <typename Backend>
+std::uint32_t sleeping(const std::uint32_t* addr, const std::vector<WaitingThread*>& threads) {
+  if constexpr (std::is_same_v<Backend, PortableFutexBackend>) {
+    return Backend::parked(addr);
+  } else {
+    std::uint32_t n = 0;
+    for (const WaitingThread* t : threads) n += blocked_in_futex(t->tid(), addr) ? 1 : 0;
+    return n;
+  }
+}
+
+template <typename Backend>
+bool eventually_sleeping(const std::uint32_t* addr, const std::vector<WaitingThread*>& threads,
+                         std::uint32_t n) {
+  return eventually([&] { return sleeping<Backend>(addr, threads) == n; });
+}
+
+// Counts system calls through the seam in fault-injection builds.
+inline void reset_seam() {
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+  fault::reset();
+#endif
+}
+
+}  // namespace wrt::platform::futex_testing
