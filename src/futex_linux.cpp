@@ -41,13 +41,12 @@ Result<WaitResult> LinuxFutexBackend::wait(const std::uint32_t* addr, std::uint3
   const SecondsAndNanos split = split_seconds(deadline.at);
   const timespec at{static_cast<time_t>(split.seconds), static_cast<long>(split.nanos)};
   const timespec* until = deadline.is_never() ? nullptr : &at;
-  for (;;) {
+  const WaitOutcome outcome = futex_wait_loop([&] {
     long ignored = 0;
-    const int error = futex_call(OsCall::FutexWait, &ignored, addr, FUTEX_WAIT_BITSET_PRIVATE,
-                                 expected, until, FUTEX_BITSET_MATCH_ANY);
-    const WaitStep step = futex_wait_step(error);
-    if (step != WaitStep::Retry) return finish_wait(step, error);
-  }
+    return futex_call(OsCall::FutexWait, &ignored, addr, FUTEX_WAIT_BITSET_PRIVATE, expected, until,
+                      FUTEX_BITSET_MATCH_ANY);
+  });
+  return finish_wait(outcome.step, outcome.error);
 }
 
 Result<std::uint32_t> LinuxFutexBackend::wake(const std::uint32_t* addr, std::uint32_t count,

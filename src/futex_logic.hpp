@@ -77,6 +77,24 @@ constexpr WaitStep futex_wait_step(int error) noexcept {
   }
 }
 
+// How a wait loop ended: a step other than Retry, and the errno behind Fail.
+struct WaitOutcome {
+  WaitStep step;
+  int error;
+  friend constexpr bool operator==(WaitOutcome, WaitOutcome) noexcept = default;
+};
+
+// The futex(2) wait loop: `attempt()` makes one FUTEX_WAIT_BITSET call
+// with the same absolute deadline and returns 0 or its errno.
+template <typename Attempt>
+WaitOutcome futex_wait_loop(Attempt attempt) {
+  for (;;) {
+    const int error = attempt();
+    const WaitStep step = futex_wait_step(error);
+    if (step != WaitStep::Retry) return {step, error};
+  }
+}
+
 // macOS ulock ABI (<sys/ulock.h>, xnu bsd/sys/ulock.h).
 inline constexpr std::uint32_t kUlCompareAndWait = 1;
 inline constexpr std::uint32_t kUlfWakeAll = 0x00000100;
@@ -110,6 +128,27 @@ constexpr WaitStep ulock_wait_step(int rc) noexcept {
       return WaitStep::Woken;
     default:
       return WaitStep::Fail;
+  }
+}
+
+// The macOS wait loop. `now()` reads the clock of `deadline`;
+// `ulock_wait(timeout_us)` makes one __ulock_wait call and returns its
+// result. The kernel takes a relative timeout of at most UINT32_MAX µs, so
+// every round recomputes the time left to the absolute deadline: signals
+// and clamped timeouts re-arm the wait, and TimedOut comes only once the
+// deadline has passed (clauses F3, F4).
+template <typename Now, typename UlockWait>
+WaitOutcome ulock_wait_loop(Deadline deadline, Now now, UlockWait ulock_wait) {
+  for (;;) {
+    std::uint32_t timeout_us = 0;  // forever
+    if (!deadline.is_never()) {
+      const nanoseconds left = time_left(deadline, now());
+      if (left <= nanoseconds::zero()) return {WaitStep::TimedOut, 0};
+      timeout_us = ulock_timeout_us(left);
+    }
+    const int rc = ulock_wait(timeout_us);
+    const WaitStep step = ulock_wait_step(rc);
+    if (step != WaitStep::Retry) return {step, -rc};
   }
 }
 
@@ -147,6 +186,48 @@ constexpr WakeStep ulock_wake_step(int rc) noexcept {
     default:
       return WakeStep::Fail;
   }
+}
+
+// How a wake ended: how many threads it reports woken, or the errno that
+// failed it (then `error` != 0).
+struct WakeOutcome {
+  std::uint32_t woken;
+  int error;
+  friend constexpr bool operator==(WakeOutcome, WakeOutcome) noexcept = default;
+};
+
+// The macOS wake. `ulock_wake(wake_all)` makes one __ulock_wake call and
+// returns its result; EINTR repeats the call. A failure after some single
+// wakes reports the failure: those threads return Woken, which F5 allows.
+template <typename UlockWake>
+WakeOutcome ulock_wake_loop(std::uint32_t count, std::uint32_t registered, UlockWake ulock_wake) {
+  int rc = 0;
+  const auto answered = [&](bool wake_all) {
+    for (;;) {
+      rc = ulock_wake(wake_all);
+      const WakeStep step = ulock_wake_step(rc);
+      if (step != WakeStep::Retry) return step;
+    }
+  };
+  const UlockWakePlan plan = ulock_wake_plan(count, registered);
+  if (plan.wake_all) {
+    switch (answered(true)) {
+      case WakeStep::Woke:
+        return {registered, 0};  // the OS does not say how many (F9)
+      case WakeStep::Fail:
+        return {0, -rc};
+      default:
+        return {0, 0};
+    }
+  }
+  std::uint32_t woken = 0;
+  while (woken < plan.single_wakes) {
+    const WakeStep step = answered(false);
+    if (step == WakeStep::Fail) return {woken, -rc};
+    if (step == WakeStep::NobodyWaiting) break;
+    ++woken;
+  }
+  return {woken, 0};
 }
 
 // Slot of `address` in a table of `slots` entries (a power of two). Words

@@ -78,14 +78,11 @@ std::chrono::nanoseconds PortableFutexBackend::now() noexcept {
 
 Result<WaitResult> PortableFutexBackend::wait(const std::uint32_t* addr, std::uint32_t expected,
                                               Deadline deadline) noexcept {
-  // The seam counts the slow path like a system call, and an injected errno
-  // is handled exactly as futex(2)'s would be.
-  for (;;) {
-    const int injected = prim::intercept(OsCall::FutexWait);
-    if (injected == 0) return park(addr, expected, deadline);
-    const WaitStep step = futex_wait_step(injected);
-    if (step != WaitStep::Retry) return finish_wait(step, injected);
-  }
+  // The seam counts the slow path like a system call; an errno it injects
+  // is handled exactly as futex(2)'s (EINTR asks again, EAGAIN is NotEqual).
+  const WaitOutcome injected = futex_wait_loop([] { return prim::intercept(OsCall::FutexWait); });
+  if (injected.error != 0) return finish_wait(injected.step, injected.error);
+  return park(addr, expected, deadline);
 }
 
 Result<std::uint32_t> PortableFutexBackend::wake(const std::uint32_t* addr, std::uint32_t count,
