@@ -1,0 +1,242 @@
+// Futex wait/wake from 2-4 threads on two words, through the public API
+// (Futex objects or plain words via wait_on_address/wake_address) or the
+// portable parking-lot backend. The input decodes into one script per
+// thread (set, wait with a short or non-positive timeout, wake with a count,
+// calls on bad addresses); the harness checks each result against what the
+// contract allows (F2-F8):
+// - every wait returns a WaitResult, never an error, on a valid word;
+// - a non-positive timeout never reports Woken (F3);
+// - TimedOut only once the timeout has passed on the monotonic clock (F5);
+// - NotEqual only if the word ever held another value, and always if it
+//   never held `expected` (F2);
+// - a wake reports at most `count` and at most the other threads (F6), and
+//   per word all wakes together report no more than the waits that returned
+//   Woken (each woken waiter returns Woken; spurious Woken are allowed);
+// - null and misaligned addresses give InvalidArgument and Misaligned (F8);
+// - once every thread has left, nobody is counted as waiting (F7).
+// Run under ThreadSanitizer too (scripts/fuzz.sh does).
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <array>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "check.hpp"
+#include "futex_core.hpp"
+#include "wrt/platform/futex.hpp"
+
+using namespace wrt::platform;
+using std::chrono::nanoseconds;
+
+namespace {
+
+constexpr std::size_t kWords = 2;
+
+enum class Kind { Set, Wait, Wake, BadAddress };
+
+struct Op {
+  Kind kind;
+  std::size_t word;
+  std::uint32_t value;  // Set: the value; Wait: expected; Wake: count
+  nanoseconds timeout;  // Wait only
+};
+
+struct Outcome {
+  std::optional<Result<WaitResult>> waited;
+  std::optional<Result<std::uint32_t>> woke;
+  nanoseconds elapsed{0};
+};
+
+// How the harness reaches the words: each mode is one way a runtime may.
+enum class Mode { FutexObjects, PlainWords, PortableBackend };
+
+class Words {
+ public:
+  explicit Words(Mode mode) : mode_(mode) {}
+
+  void store(std::size_t w, std::uint32_t v) {
+    if (mode_ == Mode::FutexObjects)
+      futexes_[w].word().store(v);
+    else
+      std::atomic_ref(plain_[w].value).store(v);
+  }
+  std::uint32_t load(std::size_t w) {
+    return mode_ == Mode::FutexObjects ? futexes_[w].word().load()
+                                       : std::atomic_ref(plain_[w].value).load();
+  }
+
+  Result<WaitResult> wait(std::size_t w, std::uint32_t expected, nanoseconds timeout) {
+    switch (mode_) {
+      case Mode::FutexObjects:
+        return futexes_[w].wait(expected, timeout);
+      case Mode::PlainWords:
+        return wait_on_address(&plain_[w].value, expected, timeout);
+      default:
+        return Portable::wait(&plain_[w].value, expected, timeout, portable_waiters_[w]);
+    }
+  }
+  Result<std::uint32_t> wake(std::size_t w, std::uint32_t count) {
+    switch (mode_) {
+      case Mode::FutexObjects:
+        return futexes_[w].wake(count);
+      case Mode::PlainWords:
+        return wake_address(&plain_[w].value, count);
+      default:
+        return Portable::wake(&plain_[w].value, count, portable_waiters_[w]);
+    }
+  }
+
+  // F8: null and misaligned words are refused, never dereferenced.
+  void check_bad_addresses(std::uint32_t value) {
+    const auto* misaligned = reinterpret_cast<const std::uint32_t*>(
+        reinterpret_cast<const std::byte*>(&plain_[0].value) + 1 + value % 3);
+    for (const std::uint32_t* bad : {static_cast<const std::uint32_t*>(nullptr), misaligned}) {
+      const ErrorCode expected =
+          bad == nullptr ? ErrorCode::InvalidArgument : ErrorCode::Misaligned;
+      const auto waited = mode_ == Mode::PortableBackend
+                              ? Portable::wait(bad, value, nanoseconds(1), portable_waiters_[0])
+                              : wait_on_address(bad, value, nanoseconds(1));
+      FUZZ_CHECK(!waited && waited.error().code() == expected);
+      const auto woke = mode_ == Mode::PortableBackend
+                            ? Portable::wake(bad, value, portable_waiters_[0])
+                            : wake_address(bad, value);
+      FUZZ_CHECK(!woke && woke.error().code() == expected);
+    }
+  }
+
+  Mode mode() const { return mode_; }
+
+ private:
+  using Portable = detail::FutexCore<detail::PortableFutexBackend>;
+  struct alignas(64) PlainWord {
+    std::uint32_t value = 0;
+  };
+
+  Mode mode_;
+  std::array<Futex, kWords> futexes_;
+  std::array<PlainWord, kWords> plain_;
+  std::array<detail::WaiterCount, kWords> portable_waiters_{};
+};
+
+Op decode_op(FuzzedDataProvider& in) {
+  Op op{};
+  op.kind = static_cast<Kind>(in.ConsumeIntegralInRange<int>(0, 3));
+  op.word = in.ConsumeIntegralInRange<std::size_t>(0, kWords - 1);
+  // Few distinct values, so that equal and differing words both happen.
+  op.value = in.ConsumeIntegralInRange<std::uint32_t>(0, 3);
+  if (op.kind == Kind::Wake) {
+    static constexpr std::array<std::uint32_t, 6> kCounts = {0, 1, 2, 3, 0x7fffffff, UINT32_MAX};
+    op.value = kCounts[in.ConsumeIntegralInRange<std::size_t>(0, kCounts.size() - 1)];
+  }
+  switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0:
+      op.timeout = nanoseconds(0);
+      break;
+    case 1:
+      op.timeout = -nanoseconds(in.ConsumeIntegralInRange<std::int64_t>(1, INT64_MAX));
+      break;
+    default:  // short enough that a run stays in milliseconds
+      op.timeout = nanoseconds(in.ConsumeIntegralInRange<std::int64_t>(1, 2'000'000));
+      break;
+  }
+  return op;
+}
+
+Outcome run_op(Words& words, const Op& op) {
+  Outcome outcome;
+  switch (op.kind) {
+    case Kind::Set:
+      words.store(op.word, op.value);
+      break;
+    case Kind::Wait: {
+      const auto start = std::chrono::steady_clock::now();
+      outcome.waited = words.wait(op.word, op.value, op.timeout);
+      outcome.elapsed = std::chrono::steady_clock::now() - start;
+      break;
+    }
+    case Kind::Wake:
+      outcome.woke = words.wake(op.word, op.value);
+      break;
+    case Kind::BadAddress:
+      if (words.mode() != Mode::FutexObjects) words.check_bad_addresses(op.value);
+      break;
+  }
+  return outcome;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  FuzzedDataProvider in(data, size);
+  const auto mode = static_cast<Mode>(in.ConsumeIntegralInRange<int>(0, 2));
+  const auto thread_count = in.ConsumeIntegralInRange<std::size_t>(2, 4);
+  Words words(mode);
+  // Every value each word ever holds: its initial value and every Set.
+  std::array<std::set<std::uint32_t>, kWords> held;
+  for (std::size_t w = 0; w < kWords; ++w) {
+    const auto initial = in.ConsumeIntegralInRange<std::uint32_t>(0, 3);
+    words.store(w, initial);
+    held[w].insert(initial);
+  }
+  std::vector<std::vector<Op>> scripts(thread_count);
+  for (auto& script : scripts) {
+    const auto ops = in.ConsumeIntegralInRange<std::size_t>(1, 6);
+    for (std::size_t i = 0; i < ops && in.remaining_bytes() > 0; ++i) {
+      script.push_back(decode_op(in));
+      if (script.back().kind == Kind::Set) held[script.back().word].insert(script.back().value);
+    }
+  }
+
+  std::vector<std::vector<Outcome>> outcomes(thread_count);
+  {
+    std::barrier start(static_cast<std::ptrdiff_t>(thread_count));
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 0; t < thread_count; ++t)
+      threads.emplace_back([&, t] {
+        start.arrive_and_wait();
+        for (const Op& op : scripts[t]) outcomes[t].push_back(run_op(words, op));
+      });
+  }
+
+  std::array<std::uint64_t, kWords> woken_waits{};
+  std::array<std::uint64_t, kWords> reported_wakes{};
+  for (std::size_t t = 0; t < thread_count; ++t) {
+    for (std::size_t i = 0; i < scripts[t].size(); ++i) {
+      const Op& op = scripts[t][i];
+      const Outcome& outcome = outcomes[t][i];
+      if (op.kind == Kind::Wait) {
+        FUZZ_CHECK(outcome.waited && outcome.waited->has_value());
+        const WaitResult result = **outcome.waited;
+        FUZZ_CHECK(result == WaitResult::Woken || result == WaitResult::NotEqual ||
+                   result == WaitResult::TimedOut);
+        if (op.timeout <= nanoseconds::zero()) FUZZ_CHECK(result != WaitResult::Woken);
+        if (result == WaitResult::TimedOut && op.timeout > nanoseconds::zero())
+          FUZZ_CHECK(outcome.elapsed >= op.timeout);
+        if (!held[op.word].contains(op.value)) FUZZ_CHECK(result == WaitResult::NotEqual);
+        if (held[op.word] == std::set{op.value}) FUZZ_CHECK(result != WaitResult::NotEqual);
+        woken_waits[op.word] += result == WaitResult::Woken ? 1 : 0;
+      } else if (op.kind == Kind::Wake) {
+        FUZZ_CHECK(outcome.woke && outcome.woke->has_value());
+        const std::uint32_t woke = **outcome.woke;
+        FUZZ_CHECK(woke <= op.value);
+        FUZZ_CHECK(woke <= thread_count - 1);
+        reported_wakes[op.word] += woke;
+      }
+    }
+  }
+  for (std::size_t w = 0; w < kWords; ++w) {
+    FUZZ_CHECK(reported_wakes[w] <= woken_waits[w]);
+    // Everyone has left: no waiter is counted, so wake-all finds nobody.
+    const auto after = words.wake(w, UINT32_MAX);
+    FUZZ_CHECK(after.has_value() && *after == 0);
+    FUZZ_CHECK(held[w].contains(words.load(w)));
+  }
+  return 0;
+}
