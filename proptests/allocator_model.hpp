@@ -60,7 +60,7 @@ struct Backend<MmapPageAllocator> {
   std::uint32_t limit_pages() const { return config.maximum_pages; }
 };
 
-// A StaticPageAllocator over a fresh page-aligned buffer of 1-16 pages, with
+// A StaticPageAllocator over a dirty page-aligned buffer of 1-16 pages, with
 // a random config limit that may be above or below the buffer's pages.
 template <>
 struct Backend<StaticPageAllocator> {
@@ -74,9 +74,12 @@ struct Backend<StaticPageAllocator> {
 
   static Backend generate() {
     const auto pages = *rc::gen::inRange<std::uint32_t>(1, 17);
-    return {std::unique_ptr<std::byte[], AlignedDelete>(new (std::align_val_t{kWasmPageSize})
-                                                            std::byte[pages * kWasmPageSize]),
-            pages, PageAllocatorConfig{*rc::gen::inRange<std::uint32_t>(0, 21), 0}};
+    Backend backend{std::unique_ptr<std::byte[], AlignedDelete>(
+                        new (std::align_val_t{kWasmPageSize}) std::byte[pages * kWasmPageSize]),
+                    pages, PageAllocatorConfig{*rc::gen::inRange<std::uint32_t>(0, 21), 0}};
+    // A caller's buffer holds anything; committed pages must read zero anyway.
+    std::memset(backend.buffer.get(), 0xcd, pages * kWasmPageSize);
+    return backend;
   }
   StaticPageAllocator make() const {
     auto allocator =
