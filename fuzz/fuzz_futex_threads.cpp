@@ -195,15 +195,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   std::vector<std::vector<Outcome>> outcomes(thread_count);
-  {
-    std::barrier start(static_cast<std::ptrdiff_t>(thread_count));
-    std::vector<std::jthread> threads;
-    for (std::size_t t = 0; t < thread_count; ++t)
-      threads.emplace_back([&, t] {
-        start.arrive_and_wait();
-        for (const Op& op : scripts[t]) outcomes[t].push_back(run_op(words, op));
-      });
-  }
+  std::barrier start(static_cast<std::ptrdiff_t>(thread_count));
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < thread_count; ++t)
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (const Op& op : scripts[t]) outcomes[t].push_back(run_op(words, op));
+    });
+  for (std::thread& thread : threads) thread.join();
 
   std::array<std::uint64_t, kWords> woken_waits{};
   std::array<std::uint64_t, kWords> reported_wakes{};

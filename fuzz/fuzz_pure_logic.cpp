@@ -1,17 +1,20 @@
 // The library's pure decision functions against reference models written
 // from the contract in 128-bit arithmetic:
 // - page math and allocator checks (src/page_policy.hpp; A3-A9, A11);
-// - futex deadlines, timespec split, ulock timeout/operation/wake plan and
-//   the return-code mappings of futex(2) and __ulock_* (src/futex_logic.hpp;
-//   F3, F4, F9, F10), so the macOS mapping is fuzzed on every host.
+// - futex deadlines, timespec split, ulock timeout/operation/wake plan, the
+//   return-code mappings of futex(2) and __ulock_*, and the wait/wake loops
+//   over a scripted OS and clock (src/futex_logic.hpp; F3, F4, F6, F9,
+//   F10), so the macOS logic is fuzzed on every host.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include "allocator_model.hpp"
 #include "check.hpp"
@@ -191,12 +194,102 @@ void ulock_wake(FuzzedDataProvider& in) {
   FUZZ_CHECK(address_slot(address | 3, slots) == slot);
 }
 
+// An OS return code as the input scripts it: mostly the interesting ones.
+int pick_errno(FuzzedDataProvider& in) {
+  static constexpr int kErrnos[] = {0, EINTR, EAGAIN, ETIMEDOUT, EFAULT, ENOENT, EINVAL, ENOMEM};
+  return in.ConsumeBool()
+             ? kErrnos[in.ConsumeIntegralInRange<std::size_t>(0, std::size(kErrnos) - 1)]
+             : in.ConsumeIntegralInRange<int>(0, 200);
+}
+
+// F4, F10: the futex(2) loop retries EINTR only and ends with the first
+// other answer, carrying its errno.
+void futex_loop(FuzzedDataProvider& in) {
+  std::vector<int> script;
+  while (script.size() < 8 && in.remaining_bytes() > 0) script.push_back(pick_errno(in));
+  std::size_t calls = 0;
+  const WaitOutcome outcome =
+      futex_wait_loop([&] { return calls < script.size() ? script[calls++] : (++calls, 0); });
+  std::size_t first = 0;
+  while (first < script.size() && script[first] == EINTR) ++first;
+  const int ended_with = first < script.size() ? script[first] : 0;
+  FUZZ_CHECK(calls == first + 1);
+  FUZZ_CHECK(outcome.step != WaitStep::Retry);
+  FUZZ_CHECK(outcome.step == futex_wait_step(ended_with) && outcome.error == ended_with);
+}
+
+// F3, F4, F9 on a simulated macOS: the clock advances as the script says
+// (a timed-out call by at least its timeout). Every __ulock_wait gets 0 only
+// for a wait without deadline, else a timeout that covers the time left or
+// is the clamp; TimedOut comes only once the deadline has passed.
+void ulock_loop(FuzzedDataProvider& in) {
+  nanoseconds clock(in.ConsumeIntegralInRange<nanoseconds::rep>(0, nanoseconds::max().count() / 2));
+  std::optional<nanoseconds> timeout;
+  if (in.ConsumeBool()) timeout = pick_nanos(in, 1000 * std::int64_t{UINT32_MAX});
+  const Deadline deadline = deadline_after(clock, timeout);
+  nanoseconds last_read = clock;
+  std::size_t calls = 0;
+  int last_rc = 0;
+  const auto now = [&] { return last_read = clock; };
+  const auto ulock_wait = [&](std::uint32_t timeout_us) {
+    if (deadline.is_never()) {
+      FUZZ_CHECK(timeout_us == 0);
+    } else {
+      FUZZ_CHECK(timeout_us >= 1);
+      const i128 left = i128{deadline.at.count()} - last_read.count();
+      FUZZ_CHECK(i128{timeout_us} * 1000 >= left || timeout_us == UINT32_MAX);
+    }
+    ++calls;
+    last_rc = calls <= 8 && in.remaining_bytes() > 0 ? -pick_errno(in) : 0;
+    const i128 slept = last_rc == -ETIMEDOUT ? i128{timeout_us} * 1000 : 0;
+    const i128 advanced = i128{clock.count()} + slept + in.ConsumeIntegralInRange<int>(0, 5000);
+    clock = nanoseconds(static_cast<nanoseconds::rep>(advanced < kNanosMax ? advanced : kNanosMax));
+    return last_rc;
+  };
+  const WaitOutcome outcome = ulock_wait_loop(deadline, now, ulock_wait);
+  FUZZ_CHECK(outcome.step != WaitStep::Retry && outcome.step != WaitStep::NotEqual);
+  if (outcome.step == WaitStep::TimedOut) {
+    FUZZ_CHECK(!deadline.is_never() && last_read >= deadline.at);
+  } else {
+    FUZZ_CHECK(calls > 0 && outcome.step == ulock_wait_step(last_rc));
+    if (outcome.step == WaitStep::Fail) FUZZ_CHECK(outcome.error == -last_rc);
+  }
+}
+
+// F6, F9: the macOS wake reports no more than min(count, registered), one
+// per single wake that answered, and the errno of a failing call.
+void ulock_wake_calls(FuzzedDataProvider& in) {
+  const auto registered = in.ConsumeIntegralInRange<std::uint32_t>(1, 6);
+  const auto count = in.ConsumeBool() ? UINT32_MAX : in.ConsumeIntegralInRange<std::uint32_t>(1, 8);
+  std::uint32_t calls = 0;
+  std::uint32_t answered = 0;  // calls that returned >= 0
+  int last_rc = 0;
+  const WakeOutcome outcome = ulock_wake_loop(count, registered, [&](bool wake_all) {
+    FUZZ_CHECK(wake_all == (count == UINT32_MAX));
+    ++calls;
+    last_rc = calls <= 12 && in.remaining_bytes() > 0 ? -pick_errno(in) : 0;
+    answered += last_rc >= 0 ? 1 : 0;
+    return last_rc;
+  });
+  const std::uint32_t most = count < registered ? count : registered;
+  FUZZ_CHECK(outcome.woken <= most);
+  if (last_rc < 0 && ulock_wake_step(last_rc) == WakeStep::Fail) {
+    FUZZ_CHECK(outcome.error == -last_rc);
+  } else {
+    FUZZ_CHECK(outcome.error == 0);
+  }
+  if (count != UINT32_MAX)
+    FUZZ_CHECK(outcome.woken == answered);
+  else
+    FUZZ_CHECK(outcome.woken == (answered > 0 ? registered : 0));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   while (in.remaining_bytes() > 0) {
-    switch (in.ConsumeIntegralInRange<int>(0, 5)) {
+    switch (in.ConsumeIntegralInRange<int>(0, 8)) {
       case 0:
         page_math(in);
         break;
@@ -212,8 +305,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 4:
         return_codes(in);
         break;
-      default:
+      case 5:
         ulock_wake(in);
+        break;
+      case 6:
+        futex_loop(in);
+        break;
+      case 7:
+        ulock_loop(in);
+        break;
+      default:
+        ulock_wake_calls(in);
         break;
     }
   }

@@ -46,16 +46,10 @@ configure_and_build "$root/build/fuzz-tsan" thread fuzz_futex_threads
 run_one() {
   local label="$1" binary="$2" h="$3"
   local corpus="$root/fuzz/corpus/$h" fresh="$logs/$label.new" log="$logs/$label.log"
-  local flags=() key value
+  local flags
+  mapfile -t flags < <("$root/fuzz/libfuzzer-flags.sh" "$h")
   rm -rf "$fresh" "$artifacts/$label"
   mkdir -p "$corpus" "$fresh" "$artifacts/$label"
-  if [[ -f "$root/fuzz/options/$h.options" ]]; then
-    while IFS='=' read -r key value; do
-      key="${key// /}" value="${value// /}"
-      [[ -n "$key" && "$key" != \[* && "$key" != \#* ]] && flags+=("-$key=$value")
-    done <"$root/fuzz/options/$h.options"
-  fi
-  [[ -f "$root/fuzz/dict/$h.dict" ]] && flags+=("-dict=$root/fuzz/dict/$h.dict")
   local status=0
   "$binary" "${flags[@]}" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
     -artifact_prefix="$artifacts/$label/" "$fresh" "$corpus" >"$log" 2>&1 || status=$?
