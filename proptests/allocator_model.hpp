@@ -58,36 +58,50 @@ struct Backend<MmapPageAllocator> {
   }
   MmapPageAllocator make() const { return MmapPageAllocator(config); }
   std::uint32_t limit_pages() const { return config.maximum_pages; }
+  // Nothing to look at: a stray access outside the memory faults (A10).
+  void check_surroundings_untouched() const {}
 };
 
 // A StaticPageAllocator over a dirty page-aligned buffer of 1-16 pages, with
-// a random config limit that may be above or below the buffer's pages.
+// a random config limit that may be above or below the buffer's pages. The
+// buffer sits between two canary pages: nothing has an MMU to fault on a
+// stray access here, so the canaries show any byte written just outside.
 template <>
 struct Backend<StaticPageAllocator> {
   static constexpr bool kCallsOs = false;
+  static constexpr std::byte kDirt{0xcd};
   struct AlignedDelete {
     void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{kWasmPageSize}); }
   };
-  std::unique_ptr<std::byte[], AlignedDelete> buffer;
+  std::unique_ptr<std::byte[], AlignedDelete> storage;  // canary, buffer, canary
   std::uint32_t buffer_pages = 0;
   PageAllocatorConfig config;
 
   static Backend generate() {
     const auto pages = *rc::gen::inRange<std::uint32_t>(1, 17);
+    const std::size_t storage_bytes = (pages + 2) * kWasmPageSize;
     Backend backend{std::unique_ptr<std::byte[], AlignedDelete>(
-                        new (std::align_val_t{kWasmPageSize}) std::byte[pages * kWasmPageSize]),
+                        new (std::align_val_t{kWasmPageSize}) std::byte[storage_bytes]),
                     pages, PageAllocatorConfig{*rc::gen::inRange<std::uint32_t>(0, 21), 0}};
     // A caller's buffer holds anything; committed pages must read zero anyway.
-    std::memset(backend.buffer.get(), 0xcd, pages * kWasmPageSize);
+    std::fill_n(backend.storage.get(), storage_bytes, kDirt);
     return backend;
   }
+  std::span<std::byte> buffer() const {
+    return {storage.get() + kWasmPageSize, buffer_pages * kWasmPageSize};
+  }
   StaticPageAllocator make() const {
-    auto allocator =
-        StaticPageAllocator::create(std::span(buffer.get(), buffer_pages * kWasmPageSize), config);
+    auto allocator = StaticPageAllocator::create(buffer(), config);
     RC_ASSERT(allocator.has_value());
     return std::move(*allocator);
   }
   std::uint32_t limit_pages() const { return std::min(config.maximum_pages, buffer_pages); }
+  void check_surroundings_untouched() const {
+    const auto dirty = [](std::byte b) { return b == kDirt; };
+    RC_ASSERT(std::all_of(storage.get(), buffer().data(), dirty));
+    RC_ASSERT(std::all_of(buffer().data() + buffer().size(),
+                          buffer().data() + buffer().size() + kWasmPageSize, dirty));
+  }
 };
 
 // --- The model ---
@@ -260,9 +274,12 @@ inline std::optional<std::size_t> first_wrong_byte(const AllocatorModel& m, cons
 }
 
 // Observers (A14), base stability (A7), contents (A1, A7 zero-fill and
-// preservation), and, for backends without an MMU, no OS call at all (A15).
+// preservation), nothing written outside the memory, and, for backends
+// without an MMU, no OS call at all (A15).
 template <typename A>
-void check_matches(const AllocatorModel& m, const A& allocator, std::byte* base_at_allocate) {
+void check_matches(const AllocatorModel& m, const A& allocator, std::byte* base_at_allocate,
+                   const Backend<A>& backend) {
+  backend.check_surroundings_untouched();
   RC_ASSERT(allocator.is_allocated() == m.allocated);
   RC_ASSERT(allocator.committed_pages() == m.committed_pages);
   RC_ASSERT(allocator.committed_bytes() == m.committed_bytes());
@@ -274,8 +291,12 @@ void check_matches(const AllocatorModel& m, const A& allocator, std::byte* base_
   RC_ASSERT(allocator.base() != nullptr);
   RC_ASSERT(allocator.base() == base_at_allocate);
   RC_ASSERT(reinterpret_cast<std::uintptr_t>(allocator.base()) % kWasmPageSize == 0u);
-  const auto wrong = first_wrong_byte(m, allocator.base(), m.committed_bytes());
-  RC_ASSERT(!wrong.has_value());
+  if (const auto wrong = first_wrong_byte(m, allocator.base(), m.committed_bytes())) {
+    RC_ASSERT(*wrong < m.committed_bytes());  // else the model wrote past the end
+    RC_FAIL("byte " + std::to_string(*wrong) + " holds " +
+            std::to_string(static_cast<int>(allocator.base()[*wrong])) + ", the model says " +
+            std::to_string(static_cast<int>(model_byte(m, *wrong))));
+  }
 #ifdef WRT_PLATFORM_FAULT_INJECTION
   if (!m.calls_os)
     for (auto call : kMemoryCalls) RC_ASSERT(fault::calls(call) == 0u);

@@ -42,7 +42,7 @@ template <typename A, typename Result>
 void expect_same(const Outcome& expected, const Result& got, const AllocatorModel& next,
                  const AllocatorSut<A>& sut) {
   RC_ASSERT(describe(got) == describe(expected));
-  check_matches(next, sut.allocator, sut.base_at_allocate);
+  check_matches(next, sut.allocator, sut.base_at_allocate, sut.backend);
 }
 
 template <typename A>
@@ -135,7 +135,7 @@ struct Write : AllocatorCommand<A> {
     std::memcpy(sut.allocator.base() + write.offset, write.bytes.data(), write.bytes.size());
     AllocatorModel next = m;
     model_write(next, write.offset, write.bytes);
-    check_matches(next, sut.allocator, sut.base_at_allocate);
+    check_matches(next, sut.allocator, sut.base_at_allocate, sut.backend);
   }
   void show(std::ostream& os) const override {
     os << "write " << write.bytes.size() << " bytes at " << write.offset;
@@ -151,9 +151,9 @@ struct MoveOutAndBack : AllocatorCommand<A> {
     RC_ASSERT(!sut.allocator.is_allocated());
     RC_ASSERT(sut.allocator.base() == nullptr);
     RC_ASSERT(sut.allocator.committed_bytes() == 0u);
-    check_matches(m, moved, sut.base_at_allocate);
+    check_matches(m, moved, sut.base_at_allocate, sut.backend);
     sut.allocator = std::move(moved);
-    check_matches(m, sut.allocator, sut.base_at_allocate);
+    check_matches(m, sut.allocator, sut.base_at_allocate, sut.backend);
   }
   void show(std::ostream& os) const override { os << "move out and back"; }
 };

@@ -48,7 +48,7 @@ void check_provider(const AllocatorModel& m, const ProviderSut<A>& sut) {
   RC_ASSERT(provider.capacity() == m.committed_bytes());
   RC_ASSERT(provider.pages() == m.committed_pages);
   RC_ASSERT(provider.data() == sut.data_at_create);
-  check_matches(m, provider.allocator(), sut.data_at_create);
+  check_matches(m, provider.allocator(), sut.data_at_create, sut.backend);
 }
 
 template <typename A, typename Result>
