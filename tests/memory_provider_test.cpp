@@ -12,6 +12,7 @@
 #include <memory>
 #include <new>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -24,6 +25,14 @@ namespace {
 
 constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
 constexpr std::uint32_t kLimitPages = 8;
+
+// The value, or an exception GoogleTest reports as the test's failure: set-up
+// that cannot go on without it.
+template <typename T>
+T& value_or_throw(Result<T>& result) {
+  if (!result) throw std::runtime_error(std::string("set-up failed: ") + result.error().message());
+  return *result;
+}
 
 // Makes allocators of one backend with a page limit of kLimitPages.
 template <typename A>
@@ -46,8 +55,7 @@ struct Backend<StaticPageAllocator> {
   StaticPageAllocator make() {
     auto allocator =
         StaticPageAllocator::create(std::span(buffer.get(), kLimitPages * kWasmPageSize));
-    EXPECT_TRUE(allocator);
-    return std::move(*allocator);
+    return std::move(value_or_throw(allocator));
   }
 };
 
@@ -57,8 +65,7 @@ class MemoryProvider : public ::testing::Test {
   PalMemoryProvider<A> create(std::uint32_t initial_pages,
                               std::optional<std::uint32_t> maximum_pages) {
     auto provider = PalMemoryProvider<A>::create(backend_.make(), initial_pages, maximum_pages);
-    EXPECT_TRUE(provider) << provider.error().message();
-    return std::move(*provider);
+    return std::move(value_or_throw(provider));
   }
 
   Result<PalMemoryProvider<A>> try_create(std::uint32_t initial_pages,
@@ -96,6 +103,13 @@ std::vector<std::byte> fill_with_pattern(P& provider) {
   return bytes;
 }
 
+// "success" or the error code's name: readable in a failure message, and
+// safe to call whatever the call returned.
+template <typename T>
+std::string outcome(const Result<T>& result) {
+  return result ? "success" : error_code_name(result.error().code());
+}
+
 template <typename P>
 bool memory_equals(const P& provider, const std::vector<std::byte>& expected) {
   return provider.capacity() == expected.size() &&
@@ -125,7 +139,7 @@ TYPED_TEST(MemoryProvider, P1_CreateWithZeroPagesHasZeroCapacityAndCanGrow) {
   EXPECT_EQ(provider.capacity(), 0u);
   EXPECT_NE(provider.data(), nullptr);
   std::byte one{1};
-  EXPECT_EQ(provider.write(0, std::span(&one, 1)).error().code(), ErrorCode::OutOfBounds);
+  EXPECT_EQ(outcome(provider.write(0, std::span(&one, 1))), "OutOfBounds");
   EXPECT_EQ(provider.grow(1), 0u);
   EXPECT_EQ(provider.capacity(), kWasmPageSize);
 }
@@ -133,14 +147,13 @@ TYPED_TEST(MemoryProvider, P1_CreateWithZeroPagesHasZeroCapacityAndCanGrow) {
 TYPED_TEST(MemoryProvider, P1_CreateForwardsInvalidArgumentWhenMaximumBelowInitial) {
   auto provider = this->try_create(3, 2);
   ASSERT_FALSE(provider);
-  EXPECT_EQ(provider.error().code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(outcome(provider), "InvalidArgument");
   EXPECT_EQ(provider.error().os_errno(), 0);
 }
 
 TYPED_TEST(MemoryProvider, P1_CreateForwardsCapacityExceededAboveAllocatorLimit) {
-  EXPECT_EQ(this->try_create(kLimitPages + 1, std::nullopt).error().code(),
-            ErrorCode::CapacityExceeded);
-  EXPECT_EQ(this->try_create(1, kLimitPages + 1).error().code(), ErrorCode::CapacityExceeded);
+  EXPECT_EQ(outcome(this->try_create(kLimitPages + 1, std::nullopt)), "CapacityExceeded");
+  EXPECT_EQ(outcome(this->try_create(1, kLimitPages + 1)), "CapacityExceeded");
 }
 
 TYPED_TEST(MemoryProvider, P1_CreateForwardsAlreadyAllocated) {
@@ -148,7 +161,7 @@ TYPED_TEST(MemoryProvider, P1_CreateForwardsAlreadyAllocated) {
   ASSERT_TRUE(allocator.allocate(1, 2));
   auto provider = PalMemoryProvider<TypeParam>::create(std::move(allocator), 1, 2);
   ASSERT_FALSE(provider);
-  EXPECT_EQ(provider.error().code(), ErrorCode::AlreadyAllocated);
+  EXPECT_EQ(outcome(provider), "AlreadyAllocated");
 }
 
 TYPED_TEST(MemoryProvider, P1_ProviderIsMoveOnlyAndMovedFromIsEmpty) {
@@ -167,9 +180,9 @@ TYPED_TEST(MemoryProvider, P1_ProviderIsMoveOnlyAndMovedFromIsEmpty) {
   EXPECT_EQ(out, bytes);
 
   EXPECT_EQ(source.capacity(), 0u);  // NOLINT(bugprone-use-after-move): the contract under test
-  EXPECT_EQ(source.read(0, out).error().code(), ErrorCode::OutOfBounds);
-  EXPECT_EQ(source.atomic_u32(0).error().code(), ErrorCode::OutOfBounds);
-  EXPECT_EQ(source.grow(1).error().code(), ErrorCode::NotAllocated);
+  EXPECT_EQ(outcome(source.read(0, out)), "OutOfBounds");
+  EXPECT_EQ(outcome(source.atomic_u32(0)), "OutOfBounds");
+  EXPECT_EQ(outcome(source.grow(1)), "NotAllocated");
 }
 
 // --- P2: read and write ---
@@ -205,12 +218,12 @@ TYPED_TEST(MemoryProvider, P2_OutOfBoundsWriteTouchesNoByte) {
   const std::size_t capacity = provider.capacity();
   const auto bytes = pattern(16, 0xa0);
   // Straddles the end: the first 8 bytes would fit.
-  EXPECT_EQ(provider.write(capacity - 8, bytes).error().code(), ErrorCode::OutOfBounds);
-  EXPECT_EQ(provider.write(capacity - 15, bytes).error().code(), ErrorCode::OutOfBounds);
-  EXPECT_EQ(provider.write(capacity, bytes).error().code(), ErrorCode::OutOfBounds);
-  EXPECT_EQ(provider.write(capacity + 1, {}).error().code(), ErrorCode::OutOfBounds);
+  EXPECT_EQ(outcome(provider.write(capacity - 8, bytes)), "OutOfBounds");
+  EXPECT_EQ(outcome(provider.write(capacity - 15, bytes)), "OutOfBounds");
+  EXPECT_EQ(outcome(provider.write(capacity, bytes)), "OutOfBounds");
+  EXPECT_EQ(outcome(provider.write(capacity + 1, {})), "OutOfBounds");
   const std::vector<std::byte> larger_than_memory(capacity + 1, std::byte{0xff});
-  EXPECT_EQ(provider.write(0, larger_than_memory).error().code(), ErrorCode::OutOfBounds);
+  EXPECT_EQ(outcome(provider.write(0, larger_than_memory)), "OutOfBounds");
   EXPECT_TRUE(memory_equals(provider, before));
   // The same write that fits touches exactly its bytes.
   ASSERT_TRUE(provider.write(capacity - 16, bytes));
@@ -224,7 +237,7 @@ TYPED_TEST(MemoryProvider, P2_OutOfBoundsReadLeavesDestinationUntouched) {
   const std::vector<std::byte> sentinel(16, std::byte{0xee});
   for (std::size_t offset : {capacity - 8, capacity - 15, capacity, capacity + 1}) {
     auto out = sentinel;
-    EXPECT_EQ(provider.read(offset, out).error().code(), ErrorCode::OutOfBounds) << offset;
+    EXPECT_EQ(outcome(provider.read(offset, out)), "OutOfBounds") << offset;
     EXPECT_EQ(out, sentinel) << offset;
   }
 }
@@ -235,9 +248,9 @@ TYPED_TEST(MemoryProvider, P2_ZeroLengthAccessAtCapacitySucceeds) {
     const std::size_t capacity = provider.capacity();
     EXPECT_TRUE(provider.write(capacity, {})) << pages;
     EXPECT_TRUE(provider.read(capacity, {})) << pages;
-    EXPECT_EQ(provider.write(capacity + 1, {}).error().code(), ErrorCode::OutOfBounds);
-    EXPECT_EQ(provider.read(capacity + 1, {}).error().code(), ErrorCode::OutOfBounds);
-    EXPECT_EQ(provider.read(kSizeMax, {}).error().code(), ErrorCode::OutOfBounds);
+    EXPECT_EQ(outcome(provider.write(capacity + 1, {})), "OutOfBounds");
+    EXPECT_EQ(outcome(provider.read(capacity + 1, {})), "OutOfBounds");
+    EXPECT_EQ(outcome(provider.read(kSizeMax, {})), "OutOfBounds");
   }
 }
 
@@ -247,12 +260,12 @@ TYPED_TEST(MemoryProvider, P2_OffsetsNearSizeMaxDoNotWrap) {
   const auto bytes = pattern(16, 1);
   // offset + size wraps to a small number that a naive check would accept.
   for (std::size_t offset : {kSizeMax, kSizeMax - 7, kSizeMax - 15}) {
-    EXPECT_EQ(provider.write(offset, bytes).error().code(), ErrorCode::OutOfBounds) << offset;
+    EXPECT_EQ(outcome(provider.write(offset, bytes)), "OutOfBounds") << offset;
     auto out = pattern(16, 2);
-    EXPECT_EQ(provider.read(offset, out).error().code(), ErrorCode::OutOfBounds) << offset;
+    EXPECT_EQ(outcome(provider.read(offset, out)), "OutOfBounds") << offset;
     EXPECT_EQ(out, pattern(16, 2));
   }
-  EXPECT_EQ(provider.atomic_u32(kSizeMax - 3).error().code(), ErrorCode::OutOfBounds);
+  EXPECT_EQ(outcome(provider.atomic_u32(kSizeMax - 3)), "OutOfBounds");
   EXPECT_TRUE(memory_equals(provider, before));
 }
 
@@ -291,7 +304,7 @@ TYPED_TEST(MemoryProvider, P3_GrowPastMaximumReturnsCapacityExceededAndChangesNo
   for (std::uint32_t additional : {2u, kLimitPages, std::numeric_limits<std::uint32_t>::max()}) {
     auto grown = provider.grow(additional);
     ASSERT_FALSE(grown) << additional;
-    EXPECT_EQ(grown.error().code(), ErrorCode::CapacityExceeded) << additional;
+    EXPECT_EQ(outcome(grown), "CapacityExceeded") << additional;
     EXPECT_EQ(provider.pages(), 2u);
     EXPECT_EQ(provider.data(), data);
     EXPECT_TRUE(memory_equals(provider, before));
@@ -303,7 +316,7 @@ TYPED_TEST(MemoryProvider, P3_GrowPastMaximumReturnsCapacityExceededAndChangesNo
 TYPED_TEST(MemoryProvider, P3_GrowWithoutMaximumReachesTheAllocatorLimit) {
   auto provider = this->create(1, std::nullopt);
   EXPECT_EQ(provider.grow(kLimitPages - 1), 1u);
-  EXPECT_EQ(provider.grow(1).error().code(), ErrorCode::CapacityExceeded);
+  EXPECT_EQ(outcome(provider.grow(1)), "CapacityExceeded");
   EXPECT_EQ(provider.capacity(), kLimitPages * kWasmPageSize);
 }
 
@@ -329,11 +342,11 @@ TYPED_TEST(MemoryProvider, P4_AtomicU32RejectsMisalignedOffsets) {
   auto provider = this->create(1, 1);
   const std::size_t capacity = provider.capacity();
   for (std::size_t offset : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{4097}}) {
-    EXPECT_EQ(provider.atomic_u32(offset).error().code(), ErrorCode::Misaligned) << offset;
+    EXPECT_EQ(outcome(provider.atomic_u32(offset)), "Misaligned") << offset;
   }
   // Alignment is checked first, also past the end.
-  EXPECT_EQ(provider.atomic_u32(capacity + 2).error().code(), ErrorCode::Misaligned);
-  EXPECT_EQ(provider.atomic_u32(kSizeMax).error().code(), ErrorCode::Misaligned);
+  EXPECT_EQ(outcome(provider.atomic_u32(capacity + 2)), "Misaligned");
+  EXPECT_EQ(outcome(provider.atomic_u32(kSizeMax)), "Misaligned");
 }
 
 TYPED_TEST(MemoryProvider, P4_AtomicU32NeedsTheWholeWordInBounds) {
@@ -341,13 +354,13 @@ TYPED_TEST(MemoryProvider, P4_AtomicU32NeedsTheWholeWordInBounds) {
   const std::size_t capacity = provider.capacity();
   EXPECT_TRUE(provider.atomic_u32(0));
   EXPECT_TRUE(provider.atomic_u32(capacity - 4));
-  EXPECT_EQ(provider.atomic_u32(capacity).error().code(), ErrorCode::OutOfBounds);
-  EXPECT_EQ(provider.atomic_u32(capacity + 4).error().code(), ErrorCode::OutOfBounds);
+  EXPECT_EQ(outcome(provider.atomic_u32(capacity)), "OutOfBounds");
+  EXPECT_EQ(outcome(provider.atomic_u32(capacity + 4)), "OutOfBounds");
   ASSERT_EQ(provider.grow(1), 1u);
   EXPECT_TRUE(provider.atomic_u32(capacity));
 
   auto empty = this->create(0, 1);
-  EXPECT_EQ(empty.atomic_u32(0).error().code(), ErrorCode::OutOfBounds);
+  EXPECT_EQ(outcome(empty.atomic_u32(0)), "OutOfBounds");
 }
 
 TYPED_TEST(MemoryProvider, P4_WaitOnAddressWithDifferentValueReturnsNotEqual) {
