@@ -58,7 +58,8 @@ run_one() {
   before="$(find "$corpus" -type f | wc -l)"
   # -use_counters=0: keep an input only for new edges, not for new hit
   # counts, so the committed corpus stays small.
-  "$binary" "${flags[@]}" -merge=1 -use_counters=0 "$corpus" "$fresh" >"$log.merge" 2>&1 || true
+  "$binary" "${flags[@]}" -merge=1 -use_counters=0 -artifact_prefix="$artifacts/$label/" \
+    "$corpus" "$fresh" >"$log.merge" 2>&1 || true
   after="$(find "$corpus" -type f | wc -l)"
   echo "corpus_added: $((after - before))" >>"$log"
   rm -rf "$fresh"
