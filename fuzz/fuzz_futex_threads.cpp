@@ -13,7 +13,8 @@
 //   per word all wakes together report no more than the waits that returned
 //   Woken (each woken waiter returns Woken; spurious Woken are allowed);
 // - null and misaligned addresses give InvalidArgument and Misaligned (F8);
-// - once every thread has left, nobody is counted as waiting (F7).
+// - once every thread has left, nobody is counted as waiting, and with
+//   nobody waiting neither wake nor a NotEqual wait calls the OS (F7).
 // Run under ThreadSanitizer too (scripts/fuzz.sh does).
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -30,6 +31,9 @@
 
 #include "check.hpp"
 #include "futex_core.hpp"
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+#include "prim/fault_injection.hpp"
+#endif
 #include "wrt/platform/futex.hpp"
 
 using namespace wrt::platform;
@@ -171,6 +175,24 @@ Outcome run_op(Words& words, const Op& op) {
   return outcome;
 }
 
+// Once every thread has left, no waiter is counted on `w`: wake-all finds
+// nobody, and (F7) neither it nor a wait on a differing value reaches the
+// OS, as the seam's call counters show in fault-injection builds.
+void check_quiet_word(Words& words, std::size_t w) {
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+  const std::uint64_t waits_before = fault::calls(fault::OsCall::FutexWait);
+  const std::uint64_t wakes_before = fault::calls(fault::OsCall::FutexWake);
+#endif
+  const auto woke = words.wake(w, UINT32_MAX);
+  FUZZ_CHECK(woke.has_value() && *woke == 0);
+  const auto waited = words.wait(w, words.load(w) + 1, nanoseconds(1'000'000));
+  FUZZ_CHECK(waited.has_value() && *waited == WaitResult::NotEqual);
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+  FUZZ_CHECK(fault::calls(fault::OsCall::FutexWait) == waits_before);
+  FUZZ_CHECK(fault::calls(fault::OsCall::FutexWake) == wakes_before);
+#endif
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -232,10 +254,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (std::size_t w = 0; w < kWords; ++w) {
     FUZZ_CHECK(reported_wakes[w] <= woken_waits[w]);
-    // Everyone has left: no waiter is counted, so wake-all finds nobody.
-    const auto after = words.wake(w, UINT32_MAX);
-    FUZZ_CHECK(after.has_value() && *after == 0);
     FUZZ_CHECK(held[w].contains(words.load(w)));
+    check_quiet_word(words, w);
   }
   return 0;
 }
