@@ -48,7 +48,7 @@ run_one() {
   local corpus="$root/fuzz/corpus/$h" fresh="$logs/$label.new" log="$logs/$label.log"
   local flags
   mapfile -t flags < <("$root/fuzz/libfuzzer-flags.sh" "$h")
-  rm -rf "$fresh" "$artifacts/$label"
+  rm -rf "$fresh" "${artifacts:?}/$label"
   mkdir -p "$corpus" "$fresh" "$artifacts/$label"
   local status=0
   "$binary" "${flags[@]}" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
