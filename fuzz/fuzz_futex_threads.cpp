@@ -13,6 +13,8 @@
 //   per word all wakes together report no more than the waits that returned
 //   Woken (each woken waiter returns Woken; spurious Woken are allowed);
 // - null and misaligned addresses give InvalidArgument and Misaligned (F8);
+// - with the seam (fault-injection builds), a failing futex wait maps its
+//   errno as F4/F10 say;
 // - once every thread has left, nobody is counted as waiting, and with
 //   nobody waiting neither wake nor a NotEqual wait calls the OS (F7).
 // Run under ThreadSanitizer too (scripts/fuzz.sh does).
@@ -21,6 +23,7 @@
 #include <array>
 #include <atomic>
 #include <barrier>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -193,12 +196,57 @@ void check_quiet_word(Words& words, std::size_t w) {
 #endif
 }
 
+// F4, F10 through the seam: the next `times` futex waits fail with `error`.
+// Decoded in every build, so that a corpus means the same everywhere; only
+// fault-injection builds can apply it.
+struct WaitFault {
+  int error;
+  std::uint32_t times;
+  nanoseconds timeout;
+};
+
+WaitFault decode_wait_fault(FuzzedDataProvider& in) {
+  static constexpr std::array kErrnos = {EINTR, EAGAIN, ETIMEDOUT, EINVAL, EFAULT, ENOMEM, EPERM};
+  WaitFault fault{};
+  fault.error = in.ConsumeBool()
+                    ? kErrnos[in.ConsumeIntegralInRange<std::size_t>(0, kErrnos.size() - 1)]
+                    : in.ConsumeIntegralInRange<int>(1, 133);
+  fault.times = in.ConsumeIntegralInRange<std::uint32_t>(1, 3);
+  fault.timeout = nanoseconds(in.ConsumeIntegralInRange<std::int64_t>(1, 1'000'000));
+  return fault;
+}
+
+// A wait whose OS call fails: EINTR is retried against the same deadline
+// (then, with nobody to wake it, the wait times out), EAGAIN means the word
+// differed, ETIMEDOUT that the deadline passed; any other errno is a
+// SystemError carrying it.
+void check_wait_fault([[maybe_unused]] Words& words, [[maybe_unused]] const WaitFault& planned) {
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+  fault::fail(fault::OsCall::FutexWait, planned.error, 0, planned.times);
+  const auto start = std::chrono::steady_clock::now();
+  const auto waited = words.wait(0, words.load(0), planned.timeout);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  fault::reset();
+  if (planned.error == EINTR || planned.error == ETIMEDOUT || planned.error == EAGAIN) {
+    FUZZ_CHECK(waited.has_value());
+    const WaitResult expected =
+        planned.error == EAGAIN ? WaitResult::NotEqual : WaitResult::TimedOut;
+    FUZZ_CHECK(*waited == expected);
+    if (planned.error == EINTR) FUZZ_CHECK(elapsed >= planned.timeout);
+  } else {
+    FUZZ_CHECK(!waited && waited.error().code() == ErrorCode::SystemError &&
+               waited.error().os_errno() == planned.error);
+  }
+#endif
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   const auto mode = static_cast<Mode>(in.ConsumeIntegralInRange<int>(0, 2));
   const auto thread_count = in.ConsumeIntegralInRange<std::size_t>(2, 4);
+  const WaitFault wait_fault = decode_wait_fault(in);
   Words words(mode);
   // Every value each word ever holds: its initial value and every Set.
   std::array<std::set<std::uint32_t>, kWords> held;
@@ -252,6 +300,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
+  check_wait_fault(words, wait_fault);
   for (std::size_t w = 0; w < kWords; ++w) {
     FUZZ_CHECK(reported_wakes[w] <= woken_waits[w]);
     FUZZ_CHECK(held[w].contains(words.load(w)));

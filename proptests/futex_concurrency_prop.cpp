@@ -1,0 +1,174 @@
+// A concurrency property of the futex core over each backend: random
+// interleavings of waits (with no, zero or tiny timeouts) and wakes on a few
+// words across threads never lose a wake-up and never report more threads
+// woken than really returned Woken (clauses F2, F3, F6).
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "futex_backend.hpp"
+#include "futex_core.hpp"
+
+namespace wrt::platform::proptest {
+namespace {
+
+using std::chrono::nanoseconds;
+using namespace std::chrono_literals;
+
+constexpr std::uint32_t kWakeAll = UINT32_MAX;
+constexpr std::size_t kMaxWords = 3;
+
+// One wake by the waking thread: on which word, how many, and whether it
+// first changes the word's value (a new generation).
+struct WakeAction {
+  std::size_t word;
+  std::uint32_t count;
+  bool bump;
+  std::uint32_t pause;  // yields before the step, to vary the interleaving
+};
+
+struct Scenario {
+  std::size_t words;
+  bool shared_accounting;                 // one waiter count for all words, like a stripe
+  std::vector<std::size_t> waiter_words;  // one waiting thread per entry
+  std::vector<std::optional<nanoseconds>> timeouts;  // cycled by every waiter
+  std::vector<WakeAction> wakes;
+};
+
+rc::Gen<std::optional<nanoseconds>> a_timeout() {
+  return rc::gen::weightedOneOf<std::optional<nanoseconds>>({
+      {3, rc::gen::just(std::optional<nanoseconds>())},
+      {1, rc::gen::just(std::optional<nanoseconds>(0ns))},
+      {3, rc::gen::map(rc::gen::inRange(1'000, 2'000'000),
+                       [](int ns) { return std::optional<nanoseconds>(nanoseconds(ns)); })},
+  });
+}
+
+Scenario a_scenario() {
+  Scenario s;
+  s.words = *rc::gen::inRange<std::size_t>(1, kMaxWords + 1);
+  s.shared_accounting = *rc::gen::arbitrary<bool>();
+  const auto word = rc::gen::inRange<std::size_t>(0, s.words);
+  s.waiter_words =
+      *rc::gen::container<std::vector<std::size_t>>(*rc::gen::inRange<std::size_t>(1, 5), word);
+  s.timeouts = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::optional<nanoseconds>>>(
+      *rc::gen::inRange<std::size_t>(1, 6), a_timeout()));
+  const auto wakes = *rc::gen::inRange<std::size_t>(0, 16);
+  for (std::size_t i = 0; i < wakes; ++i)
+    s.wakes.push_back({*word, *rc::gen::element(0u, 1u, 2u, 3u, kWakeAll),
+                       *rc::gen::arbitrary<bool>(), *rc::gen::inRange(0u, 64u)});
+  return s;
+}
+
+template <typename Backend>
+void check_interleaving(const Scenario& s) {
+  using Core = detail::FutexCore<Backend>;
+  struct alignas(64) Word {
+    std::atomic<std::uint32_t> value{0};
+    detail::WaiterCount own_waiters{0};
+    std::atomic<std::uint64_t> woken_results{0};  // waits on it that returned Woken
+  };
+  std::array<Word, kMaxWords> words;
+  detail::WaiterCount shared_waiters{0};
+  const auto waiters_of = [&](std::size_t w) -> detail::WaiterCount& {
+    return s.shared_accounting ? shared_waiters : words[w].own_waiters;
+  };
+  const auto addr = [&](std::size_t w) { return detail::word_address(words[w].value); };
+
+  // Every waiter runs until its word reaches the last generation.
+  std::array<std::uint32_t, kMaxWords> final_value{};
+  for (const WakeAction& step : s.wakes) final_value[step.word] += step.bump ? 1 : 0;
+  for (std::uint32_t& v : final_value) ++v;  // the closing wake-all bumps once more
+
+  std::atomic<bool> failed{false};
+  std::vector<std::unique_ptr<std::atomic<bool>>> done;
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < s.waiter_words.size(); ++i) {
+    done.push_back(std::make_unique<std::atomic<bool>>(false));
+    threads.emplace_back([&, i, w = s.waiter_words[i]] {
+      for (std::size_t k = i;; ++k) {
+        const std::uint32_t seen = words[w].value.load();
+        if (seen == final_value[w]) break;
+        const auto result =
+            Core::wait(addr(w), seen, s.timeouts[k % s.timeouts.size()], waiters_of(w));
+        if (!result) failed.store(true);
+        if (result == WaitResult::Woken) words[w].woken_results.fetch_add(1);
+      }
+      done[i]->store(true);
+    });
+  }
+
+  // Checked after the threads are joined: RC_ASSERT throws.
+  std::array<std::uint64_t, kMaxWords> reported{};
+  bool wake_failed = false;
+  bool overcounted = false;
+  const auto wake = [&](std::size_t w, std::uint32_t count) {
+    const auto woke = Core::wake(addr(w), count, waiters_of(w));
+    if (!woke) {
+      wake_failed = true;
+      return;
+    }
+    std::uint32_t on_word = 0;
+    for (const std::size_t ww : s.waiter_words) on_word += ww == w ? 1 : 0;
+    // Never more than asked for, nor than threads that could sleep there.
+    if (*woke > count || *woke > on_word) overcounted = true;
+    reported[w] += *woke;
+  };
+  for (const WakeAction& step : s.wakes) {
+    for (std::uint32_t i = 0; i < step.pause; ++i) std::this_thread::yield();
+    if (step.bump) words[step.word].value.fetch_add(1);
+    wake(step.word, step.count);
+  }
+  for (std::size_t w = 0; w < s.words; ++w) {
+    words[w].value.fetch_add(1);
+    wake(w, kWakeAll);
+  }
+
+  // After the closing wake-all no waiter may stay asleep. A lost wake-up is
+  // reported, and further wakes then free the thread so the test ends.
+  bool lost = false;
+  const auto give_up = std::chrono::steady_clock::now() + 5s;
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    while (!done[i]->load()) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        lost = true;
+        (void)Core::wake(addr(s.waiter_words[i]), kWakeAll, waiters_of(s.waiter_words[i]));
+      }
+      std::this_thread::yield();
+    }
+  }
+  for (auto& t : threads) t.join();
+
+  RC_ASSERT(!lost);
+  RC_ASSERT(!failed.load());
+  RC_ASSERT(!wake_failed);
+  RC_ASSERT(!overcounted);
+  for (std::size_t w = 0; w < s.words; ++w) {
+    // Each thread a wake counts returns Woken (Woken may also be spurious).
+    RC_ASSERT(reported[w] <= words[w].woken_results.load());
+    RC_ASSERT(words[w].own_waiters.load() == 0u);
+  }
+  RC_ASSERT(shared_waiters.load() == 0u);
+}
+
+RC_GTEST_PROP(FutexConcurrencyProp, F2_F3_F6_PortableNeverLosesAWakeNorOvercounts, ()) {
+  check_interleaving<detail::PortableFutexBackend>(a_scenario());
+}
+
+#ifdef __linux__
+RC_GTEST_PROP(FutexConcurrencyProp, F2_F3_F6_LinuxNeverLosesAWakeNorOvercounts, ()) {
+  check_interleaving<detail::LinuxFutexBackend>(a_scenario());
+}
+#endif
+
+}  // namespace
+}  // namespace wrt::platform::proptest
