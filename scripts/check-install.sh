@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs wrt-platform (release build, no tests) into a scratch prefix, then
+# builds and runs tests/package/consumer.cpp against it twice: through the
+# CMake package wrt_platform::wrt_platform and through pkg-config. Fails if an
+# install rule, a public name or a package dependency is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=build/check-install
+rm -rf "$work"
+trap 'echo "check-install: failed; last lines of $work.log:"; tail -20 "$work.log"' ERR
+cmake -S . -B "$work/lib" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWRT_PLATFORM_BUILD_TESTS=OFF \
+  -DCMAKE_INSTALL_PREFIX="$PWD/$work/prefix" > "$work.log"
+cmake --build "$work/lib" >> "$work.log"
+cmake --install "$work/lib" >> "$work.log"
+
+cmake -S tests/package -B "$work/cmake-consumer" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" \
+  >> "$work.log"
+cmake --build "$work/cmake-consumer" >> "$work.log"
+"$work/cmake-consumer/consumer"
+
+export PKG_CONFIG_PATH="$PWD/$work/prefix/lib/pkgconfig:$PWD/$work/prefix/lib64/pkgconfig"
+# shellcheck disable=SC2046  # pkg-config prints several flags on purpose
+c++ tests/package/consumer.cpp -o "$work/pkg-config-consumer" $(pkg-config --cflags --libs wrt-platform)
+"$work/pkg-config-consumer"
+echo "check-install: CMake package and pkg-config consumers built and ran"
