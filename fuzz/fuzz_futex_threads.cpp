@@ -246,7 +246,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FuzzedDataProvider in(data, size);
   const auto mode = static_cast<Mode>(in.ConsumeIntegralInRange<int>(0, 2));
   const auto thread_count = in.ConsumeIntegralInRange<std::size_t>(2, 4);
-  const WaitFault wait_fault = decode_wait_fault(in);
   Words words(mode);
   // Every value each word ever holds: its initial value and every Set.
   std::array<std::set<std::uint32_t>, kWords> held;
@@ -263,6 +262,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (script.back().kind == Kind::Set) held[script.back().word].insert(script.back().value);
     }
   }
+  // Decoded last, so that inputs written before it existed keep their
+  // meaning; an input used up by the scripts plans one EPERM failure.
+  const WaitFault wait_fault = decode_wait_fault(in);
 
   std::vector<std::vector<Outcome>> outcomes(thread_count);
   std::barrier start(static_cast<std::ptrdiff_t>(thread_count));

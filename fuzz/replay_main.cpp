@@ -34,6 +34,11 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path) {
 int main(int argc, char** argv) {
   std::size_t replayed = 0;
   for (int i = 1; i < argc; ++i) {
+    // A mistyped corpus path must fail, not replay one empty input.
+    if (!std::filesystem::exists(argv[i])) {
+      std::fprintf(stderr, "no such input or corpus: %s\n", argv[i]);
+      return 1;
+    }
     for (const auto& input : inputs_in(argv[i])) {
       const std::vector<std::uint8_t> bytes = read_file(input);
       LLVMFuzzerTestOneInput(bytes.data(), bytes.size());

@@ -1,34 +1,56 @@
 #!/usr/bin/env bash
 # Fuzzes every harness in fuzz/ for a time budget and reports the findings.
 #
-#   scripts/fuzz.sh [seconds-per-harness]      (default 20)
+#   scripts/fuzz.sh [--merge] [seconds-per-harness]      (default 20 s)
 #
-# Builds the libFuzzer harnesses with clang: ASan+UBSan in build/fuzz-asan,
-# the futex harness also under TSan in build/fuzz-tsan. Runs each harness
-# for the budget (up to FUZZ_JOBS at a time, default: the core count),
-# merges inputs that add coverage into fuzz/corpus/<harness>/ (libFuzzer
-# -merge=1, so the committed corpora stay small) and prints a table:
-# harness, execs, exec/s, coverage, corpus inputs added, findings. Crash,
-# leak, timeout and OOM inputs go to build/fuzz-artifacts/<harness>/.
-# Exits non-zero when any harness has a finding.
+# Interface (stable; scripts/test.sh and scripts/main-job.sh call it):
+# - Builds the libFuzzer harnesses with clang in its own build directories:
+#   ASan+UBSan in build/fuzz-asan (every harness), TSan in build/fuzz-tsan
+#   (fuzz_futex_threads, the one harness with threads).
+# - Runs every (harness, sanitizer) pair for the budget, up to FUZZ_JOBS at a
+#   time (default: the core count), starting from fuzz/corpus/<harness>/.
+#   New inputs go to a scratch directory under build/fuzz-runs/; the working
+#   tree is left untouched unless --merge is given, which then merges the
+#   inputs that add edges into fuzz/corpus/<harness>/ (libFuzzer -merge=1
+#   -use_counters=0, so the committed corpora stay small).
+# - Prints one table row per run: harness, sanitizer, execs, exec/s, cov
+#   (libFuzzer's "cov:"), corpus inputs added (with --merge), findings.
+# - Exit status 0 when no run found anything, 1 on any finding (crash,
+#   leak, timeout, OOM, sanitizer report, or a run that failed to start),
+#   2 on bad usage; a build failure exits non-zero too. Each finding's input
+#   is kept in build/fuzz-runs/artifacts/<harness>.<sanitizer>/ (outside the
+#   tracked tree) and its path and log are printed.
+# Environment: FUZZ_JOBS (parallel runs), ASAN_OPTIONS / UBSAN_OPTIONS /
+# TSAN_OPTIONS are extended, not replaced.
 set -euo pipefail
 
-seconds="${1:-20}"
-[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: $0 [seconds-per-harness]" >&2; exit 2; }
+usage() { echo "usage: $0 [--merge] [seconds-per-harness]" >&2; exit 2; }
+merge=0
+seconds=20
+for arg in "$@"; do
+  case "$arg" in
+    --merge) merge=1 ;;
+    *[!0-9]* | "") usage ;;
+    *) seconds="$arg" ;;
+  esac
+done
+((seconds > 0)) || usage
 root="$(cd "$(dirname "$0")/.." && pwd)"
 jobs="${FUZZ_JOBS:-$(nproc)}"
-artifacts="$root/build/fuzz-artifacts"
-logs="$root/build/fuzz-logs"
+runs_dir="$root/build/fuzz-runs"
+artifacts="$runs_dir/artifacts"
 
 configure_and_build() {  # <build dir> <sanitizers> <targets...>
   local dir="$1" sanitizers="$2"
   shift 2
+  mkdir -p "$dir"
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE= \
     -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_CXX_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=$sanitizers,fuzzer-no-link -fno-sanitize-recover=all" \
     -DWRT_PLATFORM_BUILD_FUZZERS=ON -DWRT_PLATFORM_BUILD_TESTS=OFF \
-    -DWRT_PLATFORM_BUILD_FUZZ_REPLAY=OFF -DWRT_PLATFORM_FAULT_INJECTION=ON >/dev/null
-  cmake --build "$dir" -j "$jobs" --target "$@"
+    -DWRT_PLATFORM_BUILD_FUZZ_REPLAY=OFF -DWRT_PLATFORM_FAULT_INJECTION=ON >"$dir/fuzz-build.log" 2>&1 &&
+    cmake --build "$dir" -j "$jobs" --target "$@" >>"$dir/fuzz-build.log" 2>&1 ||
+    { cat "$dir/fuzz-build.log" >&2; echo "fuzz: build failed ($dir)" >&2; exit 1; }
 }
 
 harnesses=()
@@ -38,39 +60,47 @@ for source in "$root"/fuzz/fuzz_*.cpp; do
 done
 asan_targets=()
 for h in "${harnesses[@]}"; do asan_targets+=("fuzz_$h"); done
+echo "fuzz: building (build/fuzz-asan, build/fuzz-tsan)"
 configure_and_build "$root/build/fuzz-asan" address,undefined "${asan_targets[@]}"
 configure_and_build "$root/build/fuzz-tsan" thread fuzz_futex_threads
 
-# One run: <label> <binary> <harness>. Fuzzes into a scratch directory,
-# then merges what adds coverage into the committed corpus.
+# One run: <label> <binary> <harness>. Fuzzes into a scratch directory
+# (libFuzzer writes new inputs only into its first corpus directory), then
+# with --merge merges what adds edges into the committed corpus.
 run_one() {
   local label="$1" binary="$2" h="$3"
-  local corpus="$root/fuzz/corpus/$h" fresh="$logs/$label.new" log="$logs/$label.log"
+  local corpus="$root/fuzz/corpus/$h" fresh="$runs_dir/$label.new" log="$runs_dir/$label.log"
   local flags
   mapfile -t flags < <("$root/fuzz/libfuzzer-flags.sh" "$h")
   rm -rf "$fresh" "${artifacts:?}/$label"
-  mkdir -p "$corpus" "$fresh" "$artifacts/$label"
+  mkdir -p "$fresh" "$artifacts/$label"
   local status=0
   "$binary" "${flags[@]}" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/$label/" "$fresh" "$corpus" >"$log" 2>&1 || status=$?
+    -artifact_prefix="$artifacts/$label/" "$fresh" "$corpus" >"$log" 2>&1 ||
+    status=$?
   echo "exit_status: $status" >>"$log"
-  local before after
-  before="$(find "$corpus" -type f | wc -l)"
-  # -use_counters=0: keep an input only for new edges, not for new hit
-  # counts, so the committed corpus stays small.
-  "$binary" "${flags[@]}" -merge=1 -use_counters=0 -artifact_prefix="$artifacts/$label/" \
-    "$corpus" "$fresh" >"$log.merge" 2>&1 || true
-  after="$(find "$corpus" -type f | wc -l)"
-  echo "corpus_added: $((after - before))" >>"$log"
+  if ((merge && status == 0)); then
+    local before after
+    before="$(find "$corpus" -type f | wc -l)"
+    "$binary" "${flags[@]}" -merge=1 -use_counters=0 -artifact_prefix="$artifacts/$label/" \
+      "$corpus" "$fresh" >"$log.merge" 2>&1 || true
+    after="$(find "$corpus" -type f | wc -l)"
+    echo "corpus_added: $((after - before))" >>"$log"
+  fi
   rm -rf "$fresh"
 }
 
-mkdir -p "$logs" "$artifacts"
+mkdir -p "$runs_dir" "$artifacts"
+# Stop at the first report, so that every report leaves an input behind.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1"
 # Clang 14 TSan flags libFuzzer's own coverage counters; see fuzz/tsan.supp.
-export TSAN_OPTIONS="suppressions=$root/fuzz/tsan.supp${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}halt_on_error=1:suppressions=$root/fuzz/tsan.supp"
 runs=()
-for h in "${harnesses[@]}"; do runs+=("asan:$h"); done
-runs+=("tsan:futex_threads")
+for h in "${harnesses[@]}"; do
+  if [[ "$h" == futex_threads ]]; then runs+=("tsan:$h"); else runs+=("asan:$h"); fi
+done
+echo "fuzz: ${#runs[@]} runs of ${seconds}s, $jobs at a time"
 running=0
 for run in "${runs[@]}"; do
   san="${run%%:*}" h="${run#*:}"
@@ -83,26 +113,33 @@ for run in "${runs[@]}"; do
 done
 wait
 
+# A sanitizer report that did not stop the run still counts.
+report_pattern='ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|WARNING: ThreadSanitizer|runtime error:|FUZZ MODEL MISMATCH'
 status=0
-printf '\n%-26s %12s %9s %7s %7s %9s\n' harness execs exec/s cov added findings
+found=()
+printf '\n%-18s %-9s %12s %9s %6s %6s %9s\n' harness sanitizer execs exec/s cov added findings
 for run in "${runs[@]}"; do
-  san="${run%%:*}" h="${run#*:}" label="$h.$san" log="$logs/$h.$san.log"
+  san="${run%%:*}" h="${run#*:}" label="$h.$san" log="$runs_dir/$h.$san.log"
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
   cov="$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)"
   added="$(sed -n 's/^corpus_added: *//p' "$log")"
   exit_status="$(sed -n 's/^exit_status: *//p' "$log")"
-  findings="$(find "$artifacts/$label" -type f \( -name 'crash-*' -o -name 'leak-*' \
-    -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)"
-  # A non-zero exit without an artifact (e.g. a sanitizer report on a
-  # thread, or a failed start) is a finding too.
-  ((findings == 0 && exit_status != 0)) && findings=1
-  ((findings > 0)) && status=1
-  printf '%-26s %12s %9s %7s %7s %9s\n' "$label" "${execs:-?}" "${rate:-?}" "${cov:-?}" \
-    "${added:-?}" "$findings"
+  mapfile -t inputs < <(find "$artifacts/$label" -type f | sort)
+  findings="${#inputs[@]}"
+  if ((findings == 0)) && { [[ "$exit_status" != 0 ]] || grep -Eq "$report_pattern" "$log"; }; then
+    findings=1
+  fi
+  if ((findings > 0)); then
+    status=1
+    found+=("$label: log $log" "${inputs[@]/#/  input }")
+  fi
+  printf '%-18s %-9s %12s %9s %6s %6s %9s\n' "$h" "$san" "${execs:-?}" "${rate:-?}" \
+    "${cov:-?}" "${added:--}" "$findings"
 done
 if ((status != 0)); then
-  echo "fuzz: FINDINGS - logs in build/fuzz-logs/, inputs in build/fuzz-artifacts/" >&2
+  echo "fuzz: FINDINGS (replay one with its fuzzer binary: build/fuzz-<sanitizer>/fuzz/fuzz_<harness> <input>)" >&2
+  printf '  %s\n' "${found[@]}" >&2
 else
   echo "fuzz: no findings (${seconds}s per harness)"
 fi
