@@ -1,6 +1,7 @@
 // MmapPageAllocator against the raw calls it wraps (mmap, mprotect,
 // munmap), and growth one page at a time against the realloc-style memory
-// of interpreters such as wasm3, which move and copy the memory as it grows.
+// of interpreters such as wasm3, which resize a heap block and so may move
+// and copy the whole memory on every grow.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
