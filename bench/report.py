@@ -17,6 +17,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 
 # Benchmark names as the binary reports them, by short key.
 PING = "BM_PingPong<{}>/real_time"
@@ -418,13 +419,25 @@ def write_markdown(path, runs, info, runs_made, repetitions):
         f"(first touch: {fmt_time(median_s(runs, 'BM_FirstTouch<OursMemory>'))} per 64 KiB "
         "page here, paid on use; the second column adds it). The realloc strategy of "
         "interpreters like wasm3 (`realloc`, then zero the new tail) is cheap while glibc can "
-        "extend the block in its heap (up to its 32 MiB mmap threshold, with memory already "
-        "faulted in by earlier runs), then resizes with `mremap` and pays the page faults "
-        "inside `grow`. Where realloc cannot resize in place (allocators without `mremap`, "
+        "extend the block in its heap: up to its 32 MiB mmap threshold, in memory that the "
+        "benchmark's earlier iterations already faulted in (a fresh process pays those faults "
+        "too). Beyond it glibc resizes with `mremap` (strace: one per grow), which moves page "
+        "tables rather than bytes, and the zeroing pays the page faults inside `grow`. Where realloc cannot resize in place (allocators without `mremap`, "
         "other libcs, fragmented heaps) it copies: one grow costs time linear in the size and "
         "growing 1 → N costs N²/2 page copies — 32 GiB of copying for 1 → 1024 pages, so that "
         "total is measured only up to 256 pages. The copied memory also moves, so a runtime "
         "using it must re-derive every pointer into linear memory after each grow.",
+        "",
+    ]
+    lines += [
+        "## Running",
+        "",
+        "- `bash scripts/bench-report.sh` builds `build/bench` (Release, clang++), runs the suite "
+        "once and rewrites this file and `bench-grow.svg`; `WRT_BENCH_RUNS=2` runs twice and "
+        "keeps the quieter run, `WRT_BENCH_NICE=0` on a quiet machine (see the script's header).",
+        "- Any build with `-DWRT_PLATFORM_BUILD_BENCHMARKS=ON` has the ctest `bench-smoke` "
+        "(label `bench-smoke`): every benchmark runs for a minimal time and the test fails if one "
+        "reports an error. It checks that they run and check themselves, not their speed.",
         "",
     ]
     with open(path, "w", encoding="utf-8") as f:
@@ -447,7 +460,10 @@ def main():
                       default=0)
     write_markdown(args.markdown, runs, info, len(loaded), repetitions)
     write_svg(args.svg, runs, info["date"])
+    # A benchmark that failed its own checks is a failure of the run, even
+    # though the report is written so that it can be read.
+    return 1 if any("error" in r for r in runs.values()) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
