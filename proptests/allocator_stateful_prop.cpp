@@ -170,7 +170,8 @@ void check_against_model() {
                                                      MoveOutAndBack<A>, ExtraCommands...>());
 }
 
-RC_GTEST_PROP(MmapPageAllocatorModel, A1_A11_A13_StatefulMatchesTheModel, ()) {
+RC_GTEST_PROP(MmapPageAllocatorModel, A1_A2_A3_A4_A6_A7_A8_A9_A11_A13_A14_StatefulMatchesTheModel,
+              ()) {
   check_against_model<MmapPageAllocator>();
 }
 

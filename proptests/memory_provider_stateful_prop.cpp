@@ -249,16 +249,16 @@ void check_against_model() {
                                                      Read<A>, ExchangeWord<A>, ExtraCommands...>());
 }
 
-RC_GTEST_PROP(MmapMemoryProviderModel, P1_P4_StatefulMatchesTheModel, ()) {
+RC_GTEST_PROP(MmapMemoryProviderModel, P1_P2_P3_P4_StatefulMatchesTheModel, ()) {
   check_against_model<MmapPageAllocator>();
 }
 
-RC_GTEST_PROP(StaticMemoryProviderModel, P1_P4_StatefulMatchesTheModel, ()) {
+RC_GTEST_PROP(StaticMemoryProviderModel, P1_P2_P3_P4_StatefulMatchesTheModel, ()) {
   check_against_model<StaticPageAllocator>();
 }
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
-RC_GTEST_PROP(MmapMemoryProviderModel, P1_P3_A12_StatefulUnderOsFailures, ()) {
+RC_GTEST_PROP(MmapMemoryProviderModel, P1_P2_P3_A12_StatefulUnderOsFailures, ()) {
   check_against_model<MmapPageAllocator, FailNextOsCall<ProviderSut<MmapPageAllocator>>>();
 }
 #endif

@@ -18,6 +18,8 @@ namespace {
 using Backend = detail::DefaultFutexBackend;
 using std::chrono::nanoseconds;
 
+const std::uint32_t* addr_of(const Futex& futex) { return detail::word_address(futex.word()); }
+
 TEST(FutexApi, F1_FutexIsACacheLineAlignedWordThatCannotBeCopiedOrMoved) {
   static_assert(!std::is_copy_constructible_v<Futex> && !std::is_copy_assignable_v<Futex>);
   static_assert(!std::is_move_constructible_v<Futex> && !std::is_move_assignable_v<Futex>);
@@ -36,8 +38,8 @@ TEST(FutexApi, F1_FutexIsACacheLineAlignedWordThatCannotBeCopiedOrMoved) {
 TEST(FutexApi, F2_FutexWaitReturnsNotEqualOrSleepsUntilWoken) {
   Futex futex(1);
   EXPECT_EQ(futex.wait(0), WaitResult::NotEqual);
-  WaitingThread waiter([&] { return futex.wait(1); });
-  ASSERT_TRUE(eventually_sleeping<Backend>(detail::word_address(futex.word()), {&waiter}, 1));
+  WaitingThread waiter([&] { return futex.wait(1); }, rescue_on<Backend>(addr_of(futex)));
+  ASSERT_TRUE(eventually_sleeping<Backend>(addr_of(futex), {&waiter}, 1));
   futex.word().store(2);
   EXPECT_EQ(futex.wake_one(), 1u);
   EXPECT_EQ(waiter.join(), WaitResult::Woken);
@@ -48,8 +50,9 @@ TEST(FutexApi, F3_TimeoutsOfEveryRangeBehave) {
   EXPECT_EQ(futex.wait(0, nanoseconds(0)), WaitResult::TimedOut);
   EXPECT_EQ(futex.wait(0, nanoseconds::min()), WaitResult::TimedOut);
   EXPECT_EQ(futex.wait(0, 1ms), WaitResult::TimedOut);
-  WaitingThread waiter([&] { return futex.wait(0, nanoseconds::max()); });
-  ASSERT_TRUE(eventually_sleeping<Backend>(detail::word_address(futex.word()), {&waiter}, 1));
+  WaitingThread waiter([&] { return futex.wait(0, nanoseconds::max()); },
+                       rescue_on<Backend>(addr_of(futex)));
+  ASSERT_TRUE(eventually_sleeping<Backend>(addr_of(futex), {&waiter}, 1));
   EXPECT_EQ(futex.wake_all(), 1u);
   EXPECT_EQ(waiter.join(), WaitResult::Woken);
 }
@@ -60,7 +63,8 @@ TEST(FutexApi, F6_WakeOneAndWakeAllCountTheThreadsTheyWoke) {
   std::vector<std::unique_ptr<WaitingThread>> threads;
   std::vector<WaitingThread*> raw;
   for (int i = 0; i < 3; ++i) {
-    threads.push_back(std::make_unique<WaitingThread>([&] { return futex.wait(0); }));
+    threads.push_back(
+        std::make_unique<WaitingThread>([&] { return futex.wait(0); }, rescue_on<Backend>(addr)));
     raw.push_back(threads.back().get());
   }
   ASSERT_TRUE(eventually_sleeping<Backend>(addr, raw, 3));
@@ -112,7 +116,7 @@ TEST(FutexApi, F8_PlainWordInMappedMemoryWaitsAndWakes) {
   auto* word = static_cast<std::uint32_t*>(memory) + 1000;
   std::atomic_ref<std::uint32_t>(*word).store(0);
   EXPECT_EQ(wait_on_address(word, 1), WaitResult::NotEqual);
-  WaitingThread waiter([&] { return wait_on_address(word, 0); });
+  WaitingThread waiter([&] { return wait_on_address(word, 0); }, rescue_on<Backend>(word));
   ASSERT_TRUE(eventually_sleeping<Backend>(word, {&waiter}, 1));
   std::atomic_ref<std::uint32_t>(*word).store(1);
   EXPECT_EQ(wake_address(word, 1), 1u);
@@ -125,17 +129,18 @@ TEST(FutexApi, F8_PlainWordInMappedMemoryWaitsAndWakes) {
 TEST(FutexApi, F8_FutexAndAddressFormsWakeEachOther) {
   Futex futex(0);
   const std::uint32_t* addr = detail::word_address(futex.word());
-  WaitingThread by_atomic([&] { return wait_on_address(futex.word(), 0); });
+  WaitingThread by_atomic([&] { return wait_on_address(futex.word(), 0); },
+                          rescue_on<Backend>(addr));
   ASSERT_TRUE(eventually_sleeping<Backend>(addr, {&by_atomic}, 1));
   EXPECT_EQ(futex.wake_one(), 1u);
   EXPECT_EQ(by_atomic.join(), WaitResult::Woken);
 
-  WaitingThread by_member([&] { return futex.wait(0); });
+  WaitingThread by_member([&] { return futex.wait(0); }, rescue_on<Backend>(addr));
   ASSERT_TRUE(eventually_sleeping<Backend>(addr, {&by_member}, 1));
   EXPECT_EQ(wake_address(addr, 1), 1u);
   EXPECT_EQ(by_member.join(), WaitResult::Woken);
 
-  WaitingThread by_pointer([&] { return wait_on_address(addr, 0); });
+  WaitingThread by_pointer([&] { return wait_on_address(addr, 0); }, rescue_on<Backend>(addr));
   ASSERT_TRUE(eventually_sleeping<Backend>(addr, {&by_pointer}, 1));
   EXPECT_EQ(wake_address(futex.word(), UINT32_MAX), 1u);
   EXPECT_EQ(by_pointer.join(), WaitResult::Woken);

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <vector>
 
 #include "futex_backend.hpp"
 #include "futex_logic.hpp"
@@ -95,6 +96,66 @@ TEST(FutexLogic, F9_UlockWakeCountIsAtMostMinOfCountAndRegistered) {
   EXPECT_EQ(ulock_wake_plan(1, 5), (UlockWakePlan{false, 1}));
   EXPECT_EQ(ulock_wake_plan(3, 2), (UlockWakePlan{false, 2}));
   EXPECT_EQ(ulock_wake_plan(UINT32_MAX - 1, 7), (UlockWakePlan{false, 7}));
+}
+
+// The kernel's timeout argument: 0 means forever, so a wait without a
+// deadline passes 0 and a timed one never does, even with 1 ns left.
+TEST(FutexLogic, F9_UlockWaitPassesZeroOnlyForForever) {
+  std::vector<std::uint32_t> asked;
+  const auto woken_at_once = [&](std::uint32_t timeout_us) {
+    asked.push_back(timeout_us);
+    return 0;
+  };
+  const auto now = [] { return 100ns; };
+  EXPECT_EQ(ulock_wait_loop(Deadline::never(), now, woken_at_once),
+            (WaitOutcome{WaitStep::Woken, 0}));
+  EXPECT_EQ(ulock_wait_loop(Deadline{101ns}, now, woken_at_once),
+            (WaitOutcome{WaitStep::Woken, 0}));
+  EXPECT_EQ(ulock_wait_loop(Deadline{100ns + 3s}, now, woken_at_once),
+            (WaitOutcome{WaitStep::Woken, 0}));
+  EXPECT_EQ(asked, (std::vector<std::uint32_t>{0, 1, 3'000'000}));
+  // Due already: TimedOut without a call.
+  EXPECT_EQ(ulock_wait_loop(Deadline{100ns}, now, woken_at_once),
+            (WaitOutcome{WaitStep::TimedOut, 0}));
+  EXPECT_EQ(asked.size(), 3u);
+}
+
+// EINTR and a kernel timeout that came before our deadline (the 32-bit
+// clamp) call again with the time left; a failure carries its errno.
+TEST(FutexLogic, F4_F9_UlockWaitRetriesWithTheTimeLeft) {
+  nanoseconds clock = 0ns;
+  std::vector<std::uint32_t> asked;
+  const std::vector<int> replies = {-EINTR, -ETIMEDOUT, -EINVAL};
+  const auto outcome = ulock_wait_loop(
+      Deadline{10ms}, [&] { return clock; },
+      [&](std::uint32_t timeout_us) {
+        asked.push_back(timeout_us);
+        clock += 4ms;
+        return replies[asked.size() - 1];
+      });
+  EXPECT_EQ(outcome, (WaitOutcome{WaitStep::Fail, EINVAL}));
+  EXPECT_EQ(asked, (std::vector<std::uint32_t>{10'000, 6'000, 2'000}));
+}
+
+// Wake-all is one call with ULF_WAKE_ALL; a count wakes one thread per call
+// until ENOENT (nobody left) and reports the calls that woke someone.
+TEST(FutexLogic, F6_F9_UlockWakeCallsAndCounts) {
+  std::vector<bool> calls;
+  int sleeping = 2;
+  const auto kernel = [&](bool wake_all) {
+    calls.push_back(wake_all);
+    if (sleeping == 0) return -ENOENT;
+    sleeping = wake_all ? 0 : sleeping - 1;
+    return 0;
+  };
+  EXPECT_EQ(ulock_wake_loop(5, 4, kernel), (WakeOutcome{2, 0}));
+  EXPECT_EQ(calls, (std::vector<bool>{false, false, false}));
+  sleeping = 3;
+  calls.clear();
+  EXPECT_EQ(ulock_wake_loop(UINT32_MAX, 3, kernel), (WakeOutcome{3, 0}));
+  EXPECT_EQ(calls, (std::vector<bool>{true}));
+  EXPECT_EQ(ulock_wake_loop(UINT32_MAX, 3, kernel), (WakeOutcome{0, 0}));  // ENOENT
+  EXPECT_EQ(ulock_wake_loop(1, 1, [](bool) { return -EPERM; }), (WakeOutcome{0, EPERM}));
 }
 
 TEST(FutexLogic, F7_AddressSlotStaysInTheTable) {

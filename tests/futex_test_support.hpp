@@ -55,11 +55,21 @@ inline bool blocked_in_futex(pid_t tid, const void* addr) {
          std::stoull(first_argument, nullptr, 16) == reinterpret_cast<std::uintptr_t>(addr);
 }
 
-// A thread that makes one wait and keeps what it returned.
+// Wakes every thread sleeping in `Backend` on `addr`, bypassing the waiter
+// accounting under test: frees a waiter that a bug left asleep.
+template <typename Backend>
+std::function<void()> rescue_on(const std::uint32_t* addr) {
+  return [addr] { (void)Backend::wake(addr, UINT32_MAX, 1); };
+}
+
+// A thread that makes one wait and keeps what it returned. A wait that a
+// bug never ends fails the test instead of hanging it: join() gives the
+// wait kPatience, then frees it with `rescue` (see rescue_on) and reports an
+// error; the destructor frees a thread the test left waiting.
 class WaitingThread {
  public:
-  explicit WaitingThread(std::function<Result<WaitResult>()> wait)
-      : thread_([this, wait = std::move(wait)] {
+  WaitingThread(std::function<Result<WaitResult>()> wait, std::function<void()> rescue)
+      : rescue_(std::move(rescue)), thread_([this, wait = std::move(wait)] {
           tid_.store(current_tid());
           result_ = wait();
           done_.store(true);
@@ -69,18 +79,32 @@ class WaitingThread {
   WaitingThread(const WaitingThread&) = delete;
   WaitingThread& operator=(const WaitingThread&) = delete;
   ~WaitingThread() {
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    release();
+    thread_.join();
   }
 
   pid_t tid() const { return tid_.load(); }
   bool done() const { return done_.load(); }
   std::thread::native_handle_type native_handle() { return thread_.native_handle(); }
   Result<WaitResult> join() {
+    const bool returned = eventually([this] { return done(); });
+    release();
     thread_.join();
+    if (!returned)
+      return tl::unexpected(Error(ErrorCode::SystemError, "test: the wait never returned"));
     return *result_;
   }
 
  private:
+  void release() {
+    while (!done()) {
+      rescue_();
+      std::this_thread::yield();
+    }
+  }
+
+  std::function<void()> rescue_;
   std::atomic<pid_t> tid_{0};
   std::atomic<bool> done_{false};
   std::optional<Result<WaitResult>> result_;
