@@ -1,12 +1,45 @@
 #!/usr/bin/env bash
-# The test command (what CI runs): installs the Debian packages, then builds
-# and runs every test with g++ and with clang.
-set -euo pipefail
+# The test command (what CI runs, .ci/run): installs the Debian packages, then
+# runs every test configuration and fails on any failing test, sanitizer
+# report, fuzz finding, or coverage below the bar:
+#   1. the matrix (sanitizers/run-matrix.sh): g++ dev, clang ASan+UBSan
+#      (+integer), clang TSan, the portable futex backend (g++) - each runs
+#      unit, property and corpus-replay tests - and a fuzz smoke of
+#      FUZZ_SECONDS (default 20) per harness, 2 at a time;
+#   2. the OSS-Fuzz build simulation (scripts/oss-fuzz-local.sh);
+#   3. clang source-based coverage of src/ with its bar (scripts/coverage.sh).
+# Prints a summary table at the end. Takes about 20 minutes on 2 cores
+# (see sanitizers/README.md for the measured time).
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-for preset in dev clang; do
-  echo "== test.sh: preset $preset"
-  cmake --preset "$preset"
-  cmake --build --preset "$preset"
-  ctest --preset "$preset"
-done
+start=$SECONDS
+bash scripts/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
+
+results=()
+status=0
+step() {  # <name> <command...>: runs a step, records its result and time
+  local name="$1" t=$SECONDS
+  shift
+  echo
+  echo "==== test.sh: $name"
+  if "$@"; then
+    results+=("$(printf '%-22s %-6s %6ss' "$name" ok $((SECONDS - t)))")
+  else
+    results+=("$(printf '%-22s %-6s %6ss' "$name" FAILED $((SECONDS - t)))")
+    status=1
+  fi
+}
+
+step "matrix" bash sanitizers/run-matrix.sh --fuzz-seconds "${FUZZ_SECONDS:-20}" \
+  dev asan tsan portable fuzz-smoke
+step "oss-fuzz simulation" bash scripts/oss-fuzz-local.sh
+step "coverage" bash scripts/coverage.sh
+
+echo
+echo "==== test.sh: summary"
+printf '%s\n' "${results[@]}"
+echo
+cat build/matrix/table.txt 2>/dev/null
+cat build/coverage/summary.txt 2>/dev/null
+echo "test.sh: $( ((status == 0)) && echo PASSED || echo FAILED ) in $((SECONDS - start))s"
+exit "$status"
