@@ -25,6 +25,10 @@ constexpr std::optional<std::size_t> pages_to_bytes(std::uint64_t pages) noexcep
   return bytes;
 }
 
+// True on 64-bit hosts: any 32-bit page count times kWasmPageSize fits in a
+// size_t, so only 32-bit hosts check the reservation size at run time.
+inline constexpr bool kEveryPageCountFitsBytes = pages_to_bytes(UINT32_MAX).has_value();
+
 // Rounds `value` up to a multiple of `alignment` (a power of two).
 constexpr std::optional<std::size_t> round_up(std::size_t value, std::size_t alignment) noexcept {
   const auto bumped = checked_add(value, alignment - 1);
@@ -55,9 +59,11 @@ constexpr Result<Reservation> plan_allocate(const LinearMemoryState& state,
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "allocate: pages exceed the allocator's maximum_pages"));
   const auto reserved_bytes = pages_to_bytes(reserved_pages);
-  if (!reserved_bytes)
-    return tl::unexpected(
-        Error(ErrorCode::CapacityExceeded, "allocate: reservation size overflows size_t"));
+  if constexpr (!kEveryPageCountFitsBytes) {
+    if (!reserved_bytes)
+      return tl::unexpected(
+          Error(ErrorCode::CapacityExceeded, "allocate: reservation size overflows size_t"));
+  }
   return Reservation{initial_pages, reserved_pages, *reserved_bytes};
 }
 
@@ -86,8 +92,8 @@ constexpr Result<void> check_deallocate(const LinearMemoryState& state, const st
   if (!state.allocated())
     return tl::unexpected(Error(ErrorCode::NotAllocated, "deallocate: not allocated"));
   if (ptr != state.base || size != state.committed_bytes())
-    return tl::unexpected(Error(ErrorCode::PointerMismatch,
-                                "deallocate: ptr/size differ from base/committed bytes"));
+    return tl::unexpected(
+        Error(ErrorCode::PointerMismatch, "deallocate: ptr/size differ from base/committed bytes"));
   return {};
 }
 
