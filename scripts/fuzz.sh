@@ -75,7 +75,9 @@ run_one() {
   rm -rf "$fresh" "${artifacts:?}/$label"
   mkdir -p "$fresh" "$artifacts/$label"
   local status=0
-  "$binary" "${flags[@]}" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
+  # The watchdog turns a run that hangs (e.g. in a crash handler) into a finding.
+  timeout -k 10 $((seconds + 120)) \
+    "$binary" "${flags[@]}" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
     -artifact_prefix="$artifacts/$label/" "$fresh" "$corpus" >"$log" 2>&1 ||
     status=$?
   echo "exit_status: $status" >>"$log"
@@ -95,7 +97,10 @@ mkdir -p "$runs_dir" "$artifacts"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1"
 # Clang 14 TSan flags libFuzzer's own coverage counters; see fuzz/tsan.supp.
-export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}halt_on_error=1:suppressions=$root/fuzz/tsan.supp"
+# report_signal_unsafe=0: libFuzzer's crash handler (after an abort from a
+# FUZZ_CHECK) calls malloc; TSan reporting that from the signal handler
+# deadlocked the run instead of letting it save the crash input.
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}halt_on_error=1:report_signal_unsafe=0:suppressions=$root/fuzz/tsan.supp"
 runs=()
 for h in "${harnesses[@]}"; do
   if [[ "$h" == futex_threads ]]; then runs+=("tsan:$h"); else runs+=("asan:$h"); fi
