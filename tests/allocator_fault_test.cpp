@@ -3,8 +3,9 @@
 // in grow, munmap in deallocate, in allocate's clean-up and in the
 // destructor), failed through the seam (src/prim/seam.hpp) with a chosen
 // errno. Each test proves through fault::calls that the call was reached,
-// then checks the error code and errno, that nothing changed, and that a
-// later correct call succeeds. Needs WRT_PLATFORM_FAULT_INJECTION=ON.
+// then checks the error code and errno, that nothing changed (observers,
+// committed bytes, the process's mappings: nothing leaked), and that a later
+// correct call succeeds. Needs WRT_PLATFORM_FAULT_INJECTION=ON.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -42,6 +43,25 @@ struct Calls {
   std::uint64_t munmap = fault::calls(OsCall::Munmap);
 };
 
+// Runs `call(a)`, which must fail with the error for `error`, leave the
+// allocator unchanged and leave the process's mappings as they were: a
+// reservation made before the failure was given back. Mappings are counted
+// right around the call, so the checks' own allocations cannot add one.
+template <typename Call>
+::testing::AssertionResult fails_and_leaks_nothing(MmapPageAllocator& a, int error, Call call) {
+  const Snapshot before = snapshot(a);
+  (void)mapping_count();  // warm up the C++ runtime's own allocations
+  const std::size_t mappings_before = mapping_count();
+  const auto result = call(a);
+  const std::size_t mappings_after = mapping_count();
+  if (auto failed = fails_with(result, code_for(error), error); !failed) return failed;
+  if (auto same = unchanged_since(before, a); !same) return same;
+  if (mappings_after != mappings_before)
+    return ::testing::AssertionFailure()
+           << mappings_before << " mappings before the call, " << mappings_after << " after";
+  return ::testing::AssertionSuccess();
+}
+
 class MmapFaults : public ::testing::Test {
  protected:
   void SetUp() override { fault::reset(); }
@@ -53,8 +73,7 @@ TEST_F(MmapFaults, A12_MmapFailureInAllocateLeavesNothing) {
     MmapPageAllocator a({8, 4096});
     fault::reset();
     fault::fail(OsCall::Mmap, error);
-    EXPECT_TRUE(fails_unchanged(
-        a, code_for(error), [](auto& x) { return x.allocate(2, 4); }, error))
+    EXPECT_TRUE(fails_and_leaks_nothing(a, error, [](auto& x) { return x.allocate(2, 4); }))
         << "errno " << error;
     const Calls calls;
     EXPECT_EQ(calls.mmap, 1u);
@@ -75,8 +94,7 @@ TEST_F(MmapFaults, A12_MprotectFailureInAllocateReleasesTheReservation) {
     MmapPageAllocator a({8, 4096});
     fault::reset();
     fault::fail(OsCall::Mprotect, error);
-    EXPECT_TRUE(fails_unchanged(
-        a, code_for(error), [](auto& x) { return x.allocate(2, 4); }, error))
+    EXPECT_TRUE(fails_and_leaks_nothing(a, error, [](auto& x) { return x.allocate(2, 4); }))
         << "errno " << error;
     const Calls calls;
     EXPECT_EQ(calls.mmap, 1u);
@@ -111,8 +129,7 @@ TEST_F(MmapFaults, A12_MprotectFailureInGrowChangesNothing) {
     fill_pattern(m->base, 0, kPage, 20);
     const Calls before;
     fault::fail(OsCall::Mprotect, error);
-    EXPECT_TRUE(fails_unchanged(
-        a, code_for(error), [](auto& x) { return x.grow(1, 2); }, error))
+    EXPECT_TRUE(fails_and_leaks_nothing(a, error, [](auto& x) { return x.grow(1, 2); }))
         << "errno " << error;
     EXPECT_EQ(fault::calls(OsCall::Mprotect), before.mprotect + 1);
 
@@ -131,8 +148,8 @@ TEST_F(MmapFaults, A12_MunmapFailureInDeallocateKeepsTheMemory) {
     fill_pattern(m->base, 0, 2 * kPage, 21);
     const Calls before;
     fault::fail(OsCall::Munmap, error);
-    EXPECT_TRUE(fails_unchanged(
-        a, code_for(error), [&](auto& x) { return x.deallocate(m->base, 2 * kPage); }, error))
+    EXPECT_TRUE(fails_and_leaks_nothing(a, error,
+                                        [&](auto& x) { return x.deallocate(m->base, 2 * kPage); }))
         << "errno " << error;
     EXPECT_EQ(fault::calls(OsCall::Munmap), before.munmap + 1);
 

@@ -19,7 +19,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,35 +39,6 @@ std::size_t os_page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); 
 
 std::size_t round_up_to_os_page(std::size_t bytes) {
   return (bytes + os_page() - 1) / os_page() * os_page();
-}
-
-// One line of /proc/self/maps, with the VmFlags of /proc/self/smaps.
-struct Mapping {
-  std::uintptr_t start;
-  std::uintptr_t end;
-  std::string perms;    // e.g. "rw-p", "---p"
-  std::string vmflags;  // e.g. " rd wr mr mw me nr" (smaps only)
-};
-
-// Parses /proc/self/smaps (or maps): header lines are "start-end perms ...".
-std::vector<Mapping> read_mappings(const char* file = "/proc/self/maps") {
-  std::vector<Mapping> mappings;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmFlags:", 0) == 0) {
-      if (!mappings.empty()) mappings.back().vmflags = line.substr(8) + " ";
-      continue;
-    }
-    std::istringstream fields(line);
-    std::uintptr_t start = 0;
-    std::uintptr_t end = 0;
-    char dash = 0;
-    std::string perms;
-    if (fields >> std::hex >> start >> dash >> end >> perms && dash == '-')
-      mappings.push_back({start, end, perms, ""});
-  }
-  return mappings;
 }
 
 std::uintptr_t address(const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p); }

@@ -10,9 +10,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <new>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -51,6 +53,47 @@ class MappedBuffer {
   std::byte* mapping_;
   std::byte* data_;
 };
+
+#ifdef __linux__
+// One line of /proc/self/maps, with the VmFlags of /proc/self/smaps.
+struct Mapping {
+  std::uintptr_t start;
+  std::uintptr_t end;
+  std::string perms;    // e.g. "rw-p", "---p"
+  std::string vmflags;  // e.g. " rd wr mr mw me nr" (smaps only)
+};
+
+// Parses /proc/self/smaps (or maps): header lines are "start-end perms ...".
+inline std::vector<Mapping> read_mappings(const char* file = "/proc/self/maps") {
+  std::vector<Mapping> mappings;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmFlags:", 0) == 0) {
+      if (!mappings.empty()) mappings.back().vmflags = line.substr(8) + " ";
+      continue;
+    }
+    std::istringstream fields(line);
+    std::uintptr_t start = 0;
+    std::uintptr_t end = 0;
+    char dash = 0;
+    std::string perms;
+    if (fields >> std::hex >> start >> dash >> end >> perms && dash == '-')
+      mappings.push_back({start, end, perms, ""});
+  }
+  return mappings;
+}
+#endif
+
+// How many mappings the process has (Linux); 0 where /proc is missing, so
+// comparisons of counts hold trivially there.
+inline std::size_t mapping_count() {
+#ifdef __linux__
+  return read_mappings().size();
+#else
+  return 0;
+#endif
+}
 
 // The byte every fresh static buffer is filled with, so that a test can see
 // StaticPageAllocator zero the pages it commits (fresh OS pages would be zero
