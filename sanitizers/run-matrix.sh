@@ -4,7 +4,7 @@
 #
 #   sanitizers/run-matrix.sh [--fuzz-seconds N] [configuration...]
 #
-# Configurations are the CMake presets dev, clang, asan, tsan, portable,
+# Configurations are the CMake presets dev, clang, asan, tsan, portable, msan,
 # fuzz and coverage (configure + build + ctest --preset: unit, property and
 # corpus-replay tests, with the sanitizer options of sanitizers/*.options),
 # plus fuzz-smoke: scripts/fuzz.sh for N seconds per harness (default 20;
@@ -85,7 +85,7 @@ for config in "${configs[@]}"; do
   build_dir="$root/build/$config"
   case "$config" in
     fuzz-smoke) run_fuzz_smoke || status=1 ;;
-    dev | clang | asan | tsan | portable | fuzz | coverage) run_preset "$config" || status=1 ;;
+    dev | clang | asan | tsan | portable | fuzz | msan | coverage) run_preset "$config" || status=1 ;;
     *) echo "run-matrix: unknown configuration $config" >&2; exit 2 ;;
   esac
 done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: installs the Debian packages, builds every configuration
 # (g++ dev with benchmarks, clang, ASan+UBSan, TSan, portable futex backend,
-# libFuzzer, coverage), runs the whole sanitizer matrix - unit, property and
-# corpus-replay tests in each, the benchmark smoke run in dev - and the fuzz
+# libFuzzer, MemorySanitizer, coverage), runs the whole sanitizer matrix -
+# unit, property and corpus-replay tests in each (MSan: the corpus replays
+# it can run, see sanitizers/README.md), the benchmark smoke run in dev - and the fuzz
 # matrix for FUZZ_SECONDS per harness (default 60), the OSS-Fuzz build
 # simulation and the coverage report; then prints what ran and what it found.
 #
@@ -16,7 +17,7 @@ start=$SECONDS
 bash scripts/install-deps.sh || { echo "main-job: installing dependencies failed" >&2; exit 1; }
 status=0
 bash sanitizers/run-matrix.sh --fuzz-seconds "${FUZZ_SECONDS:-60}" \
-  dev clang asan tsan portable fuzz fuzz-smoke || status=1
+  dev clang asan tsan portable fuzz msan fuzz-smoke || status=1
 oss_fuzz=ok
 bash scripts/oss-fuzz-local.sh || { oss_fuzz=FAILED; status=1; }
 bash scripts/coverage.sh --no-bar || status=1
