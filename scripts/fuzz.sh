@@ -20,6 +20,8 @@
 #   2 on bad usage; a build failure exits non-zero too. Each finding's input
 #   is kept in build/fuzz-runs/artifacts/<harness>.<sanitizer>/ (outside the
 #   tracked tree) and its path and log are printed.
+# Run time on 2 cores: 20 s budget ~1m05s (+~35 s for a cold build), 60 s
+# budget ~3m20s (6 runs, 2 at a time).
 # Environment: FUZZ_JOBS (parallel runs), ASAN_OPTIONS / UBSAN_OPTIONS /
 # TSAN_OPTIONS are extended, not replaced.
 set -euo pipefail
