@@ -15,7 +15,8 @@
 # to a temporary directory that is removed at exit; the working tree is not
 # touched. Needs only Debian packages (clang, libclang-rt-14-dev, cmake,
 # ninja-build, zip, python3, libexpected-dev): no Docker, no pip.
-# Takes about 2 minutes on 2 cores (four library builds dominate).
+# Takes 1-2 minutes on 2 cores, depending on the load (four library builds
+# dominate; the 12 bounded runs take seconds).
 #
 # Differences from the real thing: the host's clang and libstdc++ instead of
 # OSS-Fuzz's clang and libc++, and the system's tl::expected.
