@@ -383,9 +383,10 @@ TYPED_TEST(MemoryProvider, P4_WakeAddressWakesAThreadWaitingInLinearMemory) {
   std::atomic<bool> waiter_saw_woken{false};
 
   std::thread waiter([&] {
-    // memory.atomic.wait in a loop: Woken may be spurious (F5).
+    // memory.atomic.wait in a loop: Woken may be spurious (F5). Each wait
+    // is bounded, so a lost wake-up fails the test instead of hanging it.
     while (std::atomic_ref<std::uint32_t>(*address).load() == 0) {
-      auto result = wait_on_address(address, 0);
+      auto result = wait_on_address(address, 0, std::chrono::seconds(1));
       if (result && *result == WaitResult::Woken) waiter_saw_woken = true;
     }
   });
