@@ -59,6 +59,7 @@ plant() {
   found="$(grep -Eo "$report" "$log.planted.log" | head -1)"
   if [[ -n "$found" ]]; then planted=caught; else status=1; found="(none; log: $log.planted.log)"; fi
   mv "$file.orig" "$file"
+  touch "$file"  # newer than the planted build, so ninja rebuilds
   cmake --build "$scratch/build/$preset" -j "$jobs" --target wrt_platform_tests >/dev/null 2>&1
   rows+=("$(printf '%-6s %-46s %-6s %-7s %s' "$preset" "$label" "$clean" "$planted" "$found")")
 }

@@ -42,17 +42,20 @@ while read -r path; do
   ignore+="|^$root/$path\$"
 done < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' sanitizers/coverage-exceptions.txt)
 cov_args=(-instr-profile="$out/all.profdata" -ignore-filename-regex="$ignore")
+# Each fuzz replay binary has its own LLVMFuzzerTestOneInput (and main):
+# same name, different code. llvm-cov warns about that; it is expected.
+quiet() { "$@" 2> >(grep -avE 'functions have mismatched data|^.\[0m$' >&2); }
 
-"$llvm_cov" show "${objects[@]}" "${cov_args[@]}" -format=html -show-branches=count \
+quiet "$llvm_cov" show "${objects[@]}" "${cov_args[@]}" -format=html -show-branches=count \
   -output-dir="$out/html" "$root/src" >/dev/null
 # Uncovered lines of src/, as file:line, for the gap list.
-"$llvm_cov" show "${objects[@]}" "${cov_args[@]}" -format=text -show-instantiations=false \
+quiet "$llvm_cov" show "${objects[@]}" "${cov_args[@]}" -format=text -show-instantiations=false \
   "$root/src" | awk -v root="$root/" '
     /^\/.*:$/ { file = substr($0, 1, length($0) - 1); sub(root, "", file); next }
     match($0, /^ *[0-9]+\| *0\|/) { split($0, f, "|"); gsub(/ /, "", f[1]); print file ":" f[1] }
   ' >"$out/uncovered.txt"
 
-"$llvm_cov" export "${objects[@]}" "${cov_args[@]}" -summary-only "$root/src" >"$out/summary.json"
+quiet "$llvm_cov" export "${objects[@]}" "${cov_args[@]}" -summary-only "$root/src" >"$out/summary.json"
 read -r lines_pct lines_cov lines_n branches_pct branches_cov branches_n < <(python3 -c '
 import json, sys
 t = json.load(open(sys.argv[1]))["data"][0]["totals"]
