@@ -61,7 +61,7 @@ plant() {
   mv "$file.orig" "$file"
   touch "$file"  # newer than the planted build, so ninja rebuilds
   cmake --build "$scratch/build/$preset" -j "$jobs" --target wrt_platform_tests >/dev/null 2>&1
-  rows+=("$(printf '%-6s %-46s %-6s %-7s %s' "$preset" "$label" "$clean" "$planted" "$found")")
+  rows+=("$(printf '%-6s %-50s %-6s %-7s %s' "$preset" "$label" "$clean" "$planted" "$found")")
 }
 
 build asan
@@ -70,7 +70,7 @@ plant asan "heap overflow: read() copies one byte more" \
   'std::memmove(bytes.data(), data() + offset, bytes.size());' \
   'std::memmove(bytes.data(), data() + offset, bytes.size() + 1);' \
   'MemoryProvider*' 'AddressSanitizer: heap-buffer-overflow'
-plant asan "unsigned overflow in page math: grow" \
+plant asan "unsigned overflow in page math (-fsanitize=integer)" \
   src/page_policy.hpp \
   'std::uint32_t new_pages = 0;
   if (__builtin_add_overflow(current_pages, additional_pages, &new_pages))
@@ -94,6 +94,6 @@ plant tsan "data race: parking-lot wake without the lock" \
   'FutexCoreTest/Portable*' 'WARNING: ThreadSanitizer: data race'
 
 echo
-printf '%-6s %-46s %-6s %-7s %s\n' config "planted bug" clean planted report
+printf '%-6s %-50s %-6s %-7s %s\n' config "planted bug" clean planted report
 printf '%s\n' "${rows[@]}"
 exit "$status"

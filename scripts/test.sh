@@ -8,8 +8,8 @@
 #      FUZZ_SECONDS (default 20) per harness, 2 at a time;
 #   2. the OSS-Fuzz build simulation (scripts/oss-fuzz-local.sh);
 #   3. clang source-based coverage of src/ with its bar (scripts/coverage.sh).
-# Prints a summary table at the end. Takes about 20 minutes on 2 cores
-# (see sanitizers/README.md for the measured time).
+# Prints a summary table at the end. Takes about 8 minutes on 2 cores, apt
+# install included (measured: sanitizers/README.md, "CI").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
