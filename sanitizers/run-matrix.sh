@@ -37,7 +37,7 @@ row() {  # <config> <tests> <passed> <failed> <skipped> <seconds> <note>
 }
 
 run_preset() {  # <preset>: one ctest configuration
-  local preset="$1" log="$out/$1.log" start=$SECONDS
+  local preset="$1" log="$out/$1.log" build_dir="$root/build/$1" start=$SECONDS
   echo "== matrix: $preset (log: build/matrix/$preset.log)"
   if ! { cmake --preset "$preset" && cmake --build --preset "$preset" -j "$jobs"; } >"$log" 2>&1; then
     tail -30 "$log"
@@ -82,7 +82,6 @@ run_fuzz_smoke() {
 }
 
 for config in "${configs[@]}"; do
-  build_dir="$root/build/$config"
   case "$config" in
     fuzz-smoke) run_fuzz_smoke || status=1 ;;
     dev | clang | asan | tsan | portable | fuzz | msan | coverage) run_preset "$config" || status=1 ;;
