@@ -25,10 +25,6 @@ constexpr std::optional<std::size_t> pages_to_bytes(std::uint64_t pages) noexcep
   return bytes;
 }
 
-// True on 64-bit hosts: any 32-bit page count times kWasmPageSize fits in a
-// size_t, so only 32-bit hosts check the reservation size at run time.
-inline constexpr bool kEveryPageCountFitsBytes = pages_to_bytes(UINT32_MAX).has_value();
-
 // Rounds `value` up to a multiple of `alignment` (a power of two).
 constexpr std::optional<std::size_t> round_up(std::size_t value, std::size_t alignment) noexcept {
   const auto bumped = checked_add(value, alignment - 1);
@@ -59,11 +55,14 @@ constexpr Result<Reservation> plan_allocate(const LinearMemoryState& state,
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "allocate: pages exceed the allocator's maximum_pages"));
   const auto reserved_bytes = pages_to_bytes(reserved_pages);
-  if constexpr (!kEveryPageCountFitsBytes) {
-    if (!reserved_bytes)
-      return tl::unexpected(
-          Error(ErrorCode::CapacityExceeded, "allocate: reservation size overflows size_t"));
-  }
+#if SIZE_MAX < UINT64_MAX
+  // Only where size_t is narrower than 64 bits can a 32-bit page count overflow it.
+  if (!reserved_bytes)
+    return tl::unexpected(
+        Error(ErrorCode::CapacityExceeded, "allocate: reservation size overflows size_t"));
+#else
+  static_assert(pages_to_bytes(UINT32_MAX).has_value());
+#endif
   return Reservation{initial_pages, reserved_pages, *reserved_bytes};
 }
 
