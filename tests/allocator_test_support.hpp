@@ -85,6 +85,19 @@ inline std::vector<Mapping> read_mappings(const char* file = "/proc/self/maps") 
 }
 #endif
 
+// Whether the process's mappings show only what the program mapped. Not
+// under ThreadSanitizer: it maps shadow memory for every new mapping, keeps it
+// after munmap, and its runtime maps memory of its own at any time, even into
+// the hole a munmap just left. Tests that count or look up mappings check
+// them everywhere else (dev, clang, ASan, portable, coverage).
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kMappingsAreOurs = false;
+#elif defined(__has_feature)
+inline constexpr bool kMappingsAreOurs = !__has_feature(thread_sanitizer);
+#else
+inline constexpr bool kMappingsAreOurs = true;
+#endif
+
 // How many mappings the process has (Linux); 0 where /proc is missing, so
 // comparisons of counts hold trivially there.
 inline std::size_t mapping_count() {
