@@ -8,7 +8,7 @@
 #      FUZZ_SECONDS (default 20) per harness, 2 at a time;
 #   2. the OSS-Fuzz build simulation (scripts/oss-fuzz-local.sh);
 #   3. clang source-based coverage of src/ with its bar (scripts/coverage.sh).
-# Prints a summary table at the end. Takes about 8 minutes on 2 cores, apt
+# Prints a summary table at the end. Takes about 7 minutes on 2 cores, apt
 # install included (measured: sanitizers/README.md, "CI").
 set -uo pipefail
 cd "$(dirname "$0")/.."
