@@ -61,7 +61,7 @@ plant() {
   mv "$file.orig" "$file"
   touch "$file"  # newer than the planted build, so ninja rebuilds
   cmake --build "$scratch/build/$preset" -j "$jobs" --target wrt_platform_tests >/dev/null 2>&1
-  rows+=("$(printf '%-6s %-50s %-6s %-7s %s' "$preset" "$label" "$clean" "$planted" "$found")")
+  rows+=("$(printf '%-6s %-52s %-6s %-7s %s' "$preset" "$label" "$clean" "$planted" "$found")")
 }
 
 build asan
@@ -94,6 +94,6 @@ plant tsan "data race: parking-lot wake without the lock" \
   'FutexCoreTest/Portable*' 'WARNING: ThreadSanitizer: data race'
 
 echo
-printf '%-6s %-50s %-6s %-7s %s\n' config "planted bug" clean planted report
+printf '%-6s %-52s %-6s %-7s %s\n' config "planted bug" clean planted report
 printf '%s\n' "${rows[@]}"
 exit "$status"
