@@ -7,7 +7,9 @@
 #      unit, property and corpus-replay tests - and a fuzz smoke of
 #      FUZZ_SECONDS (default 20) per harness, 2 at a time;
 #   2. the OSS-Fuzz build simulation (scripts/oss-fuzz-local.sh);
-#   3. clang source-based coverage of src/ with its bar (scripts/coverage.sh).
+#   3. a consumer of the installed package, by CMake and pkg-config
+#      (scripts/check-install.sh);
+#   4. clang source-based coverage of src/ with its bar (scripts/coverage.sh).
 # Prints a summary table at the end. Takes about 7 minutes on 2 cores, apt
 # install included (measured: sanitizers/README.md, "CI").
 set -uo pipefail
@@ -33,6 +35,7 @@ step() {  # <name> <command...>: runs a step, records its result and time
 step "matrix" bash sanitizers/run-matrix.sh --fuzz-seconds "${FUZZ_SECONDS:-20}" \
   dev asan tsan portable fuzz-smoke
 step "oss-fuzz simulation" bash scripts/oss-fuzz-local.sh
+step "installed package" bash scripts/check-install.sh
 step "coverage" bash scripts/coverage.sh
 
 echo
