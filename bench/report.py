@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 # Benchmark names as the binary reports them, by short key.
-PING = "BM_PingPong<{}>/real_time"
+PING = "BM_PingPong<{}>/cpus:{}/real_time"
 GROW_TO = "BM_GrowTo<{}>/{}"
 GROW_STEP = "BM_GrowStepAt<{}>/{}"
 GROW_SIZES = [64, 256, 1024, 4096, 16384]
@@ -32,16 +32,23 @@ COMPARISONS = [
      "BM_FutexWakeNoWaiters_Ours", "BM_FutexWakeNoWaiters_Raw", (0.05, "≤ 0.05×"), "wake"),
     ("Futex `wait` on a differing value vs raw `FUTEX_WAIT` (EAGAIN)",
      "BM_FutexWaitNotEqual_Ours", "BM_FutexWaitNotEqual_Raw", (0.05, "≤ 0.05×"), None),
-    ("Ping-pong round trip: `Futex` vs raw futex(2)",
-     PING.format("OursChannel"), PING.format("RawFutexChannel"), (1.10, "≤ 1.10×"), "ping"),
-    ("Ping-pong round trip: `Futex` vs `std::atomic::wait/notify_one`",
-     PING.format("OursChannel"), PING.format("AtomicWaitChannel"), (1.00, "≤ 1.00× (no slower)"),
-     "ping"),
-    ("Ping-pong round trip: `Futex` vs `std::condition_variable`",
-     PING.format("OursChannel"), PING.format("CondVarChannel"),
-     (0.90, "≤ 0.90× (clearly faster)"), "ping"),
-    ("Ping-pong round trip: portable parking lot vs raw futex(2)",
-     PING.format("PortableChannel"), PING.format("RawFutexChannel"), None, None),
+] + [
+    row
+    for cpus, where in ((2, "two CPUs"), (1, "one CPU"))
+    for row in (
+        (f"Ping-pong round trip, {where}: `Futex` vs raw futex(2)",
+         PING.format("OursChannel", cpus), PING.format("RawFutexChannel", cpus),
+         (1.10, "≤ 1.10×"), "ping"),
+        (f"Ping-pong round trip, {where}: `Futex` vs `std::atomic::wait/notify_one`",
+         PING.format("OursChannel", cpus), PING.format("AtomicWaitChannel", cpus),
+         (1.00, "≤ 1.00× (no slower)"), "ping"),
+        (f"Ping-pong round trip, {where}: `Futex` vs `std::condition_variable`",
+         PING.format("OursChannel", cpus), PING.format("CondVarChannel", cpus),
+         (0.90, "≤ 0.90× (clearly faster)"), "ping"),
+        (f"Ping-pong round trip, {where}: portable parking lot vs raw futex(2)",
+         PING.format("PortableChannel", cpus), PING.format("RawFutexChannel", cpus), None, None),
+    )
+] + [
     ("`allocate(0)`+`deallocate`, 4 GiB + 2 GiB guard vs raw `mmap`+`munmap`",
      "BM_AllocateDeallocate_Ours/0", "BM_AllocateDeallocate_Raw/0", (1.10, "≤ 1.10×"), None),
     ("`allocate(1)`+`deallocate`, 4 GiB + 2 GiB guard vs raw `mmap`+`mprotect`+`munmap`",
@@ -75,24 +82,31 @@ NOTES = {
         "since the locked instruction itself costs ~4.7 ns here; the barrier cannot go, it is "
         "what keeps a wake from being lost (F2)."),
     "ping": (
-        "A round trip is two futex sleeps and two wake-ups through the scheduler, ~5 µs here "
-        "and nearly all of it in the kernel and the hypervisor; on a shared 2-core machine its "
-        "wall time also depends on when the other thread next gets a core, so these ratios "
-        "move by several percent between runs (spread column). What the library adds, by "
-        "callgrind: a `Futex::wake` is ~43 instructions (with the `mfence` above) and a "
-        "`Futex::wait` that sleeps ~127, where the raw protocol makes an 11-instruction "
-        "`syscall()` call; the extra work is the fence, the two locked updates of the waiter "
-        "count that F7 needs, and a `clock_gettime` that `wait` makes even without a timeout "
-        "(`deadline_after(Backend::now(), timeout)` in `src/futex_core.hpp`): ~100–200 ns per "
-        "round trip, the 2–4% by which `Futex` trails raw futex(2) and `std::atomic::wait`. "
-        "What would close it: the x86-64 barrier above and no clock read for an untimed wait; "
-        "a scratch build with both came out at or below `std::atomic::wait` in 5 of 5 "
-        "alternating runs (0.92–0.99×), the unchanged library above it in 4 of 5 "
-        "(1.01–1.09×). The condition variable (glibc) sleeps and wakes through the same futex "
-        "calls; with two threads, the notify outside the lock and no contention it adds only "
-        "its mutex and a few atomics, so no futex can be ‘clearly’ faster in this test: the "
-        "difference a futex makes shows under contention (many waiters, notify under a held "
-        "lock), which this ping-pong does not measure."),
+        "The two threads are pinned: both on one CPU, or one on each of two. On two CPUs of "
+        "this VM with the machine otherwise idle, waking a thread asleep on the other CPU is "
+        "slow: that virtual CPU has halted, and waking it goes through the hypervisor (the "
+        "benchmark thread's CPU time per round trip, ~8× the one-CPU case, is spent there). "
+        "Every waiter that sleeps at once pays it twice per round trip: raw futex(2), `Futex`, "
+        "the condition variable and the parking lot all land at 35–50 µs, within the noise "
+        "(spread column) of each other. `std::atomic::wait` in libstdc++ first spins (12 pauses, then 4 "
+        "`sched_yield`) and often sees the answer before it sleeps, so neither CPU halts. Under "
+        "load from other jobs (earlier runs today) the CPUs never halt and all of them take "
+        "~5–9 µs. On one CPU, and in those loaded runs, `Futex` trails raw futex(2) and "
+        "`std::atomic::wait` by 1–4%: callgrind counts ~43 instructions for a `Futex::wake` "
+        "(with the `mfence` above) and ~127 for a `Futex::wait` that sleeps, against an "
+        "11-instruction `syscall()` call in the raw protocol — the fence, two locked updates "
+        "of the waiter count (F7), and a `clock_gettime` that `wait` makes even without a "
+        "timeout (`deadline_after(Backend::now(), timeout)` in `src/futex_core.hpp`). What "
+        "would close it: on one CPU and under load, the x86-64 barrier above and no clock read "
+        "for an untimed wait (a scratch build with both came out at or below "
+        "`std::atomic::wait` in 5 of 5 alternating loaded runs, 0.92–0.99×, the unchanged "
+        "library above it in 4 of 5, 1.01–1.09×); on two idle virtual CPUs, only a spin "
+        "before sleeping, which belongs in the lock built on `Futex` (its `wait` must sleep "
+        "when asked to, as the OS futex does). The condition variable (glibc) sleeps and wakes "
+        "through the same futex calls; with two threads, the notify outside the lock and no "
+        "contention it adds only its mutex and a few atomics (~8% on one CPU), so no futex is "
+        "‘clearly’ faster in this test; the difference shows under contention (many waiters, "
+        "notify under a held lock), which this ping-pong does not measure."),
     "alloc1": (
         "The mapping is 4 GiB + 2 GiB + 64 KiB (slack so that `base` can be aligned to "
         "`kWasmPageSize`). The kernel aligns only mappings whose length is a multiple of 2 MiB "
@@ -382,22 +396,23 @@ def write_markdown(path, runs, info, runs_made, repetitions):
         *rows,
         "",
         "Times are per operation (per round trip for the ping-pong, per wasm page for the first "
-        "touch). The futex fast paths go through the public `Futex`; the ping-pong sends each "
-        "turn through `Futex` (public API), raw `syscall(SYS_futex)`, `std::atomic::wait`/"
+        "touch). The futex fast paths go through the public `Futex`; the ping-pong, its two "
+        "threads pinned to one CPU or to two, sends each turn through `Futex` (public API), raw `syscall(SYS_futex)`, `std::atomic::wait`/"
         "`notify_one`, `std::mutex` + `std::condition_variable`, and the portable parking lot "
         "(`FutexCore<PortableFutexBackend>`, the backend the portable build uses). Every "
         "benchmark checks its own results (counts of turns, return values, bytes copied) and "
         "reports an error instead of a time when they are wrong.",
     ]
-    cpu = [(label, runs.get(PING.format(key), {}).get("median"))
-           for key, label in (("OursChannel", "`Futex`"), ("RawFutexChannel", "raw futex"),
-                              ("AtomicWaitChannel", "`atomic::wait`"),
-                              ("CondVarChannel", "condition variable"),
-                              ("PortableChannel", "portable parking lot"))]
-    lines += ["", "CPU time of the benchmark thread per ping-pong round trip (less noisy than the "
-              "wall time, but blind to scheduling latency): "
-              + ", ".join(f"{label} {fmt_time(seconds(m, 'cpu_time') if m else None)}"
-                          for label, m in cpu) + "."]
+    for cpus, where in ((2, "two CPUs"), (1, "one CPU")):
+        cpu = [(label, runs.get(PING.format(key, cpus), {}).get("median"))
+               for key, label in (("OursChannel", "`Futex`"), ("RawFutexChannel", "raw futex"),
+                                  ("AtomicWaitChannel", "`atomic::wait`"),
+                                  ("CondVarChannel", "condition variable"),
+                                  ("PortableChannel", "portable parking lot"))]
+        lines += ["", f"CPU time of the benchmark thread per ping-pong round trip, {where} (less "
+                  "noisy than the wall time, but blind to scheduling latency): "
+                  + ", ".join(f"{label} {fmt_time(seconds(m, 'cpu_time') if m else None)}"
+                              for label, m in cpu) + "."]
     if failed:
         lines += ["", "**Benchmarks that reported an error (no number shown):** "
                   + ", ".join(f"`{n}`" for n in failed)]
