@@ -381,8 +381,12 @@ def write_markdown(path, runs, info, runs_made, repetitions):
         f"- {info['benchmark']}",
         f"- Load average (1/5/15 min) at the start: {load}; at the end: "
         + ", ".join(f"{x:.2f}" for x in info["load_end"]),
-        f"- **Shared, noisy machine**: 2 cores shared with other jobs (compilers, fuzzers) "
-        f"during the run, which ran under `nice -n {info['nice']}`"
+        f"- **Shared machine**: 2 cores shared with other jobs (compilers, fuzzers, tests of "
+        f"other work in progress); "
+        + ("it was busy during this run (load average ≥ 1 on 2 cores), so the numbers are noisy"
+           if max(info["load_start"][:1] + info["load_end"][:1]) >= 1.0 else
+           "it was mostly quiet during this run (load average < 1 on 2 cores)")
+        + f". The run used `nice -n {info['nice']}`"
         + (f"; the quietest of {runs_made} runs is reported" if runs_made > 1 else "")
         + ". Single-thread measures use the benchmark thread's CPU time (user + kernel), which "
         "other processes' time slices do not inflate; the ping-pong uses wall time and is the "
