@@ -116,15 +116,16 @@ class OursMemory {
   MmapPageAllocator allocator_{kConfig};
 };
 
-// A heap block resized as wasm3 does it (m3_Realloc): realloc, then zero the
-// new tail. glibc serves big blocks with mmap and resizes them with mremap,
-// which moves page tables instead of bytes.
-class ReallocMemory {
+// A heap block grown by `Resize(old, old_bytes, new_bytes)`, which returns the
+// new block with the old bytes in it (or nullptr, leaving `old` alone); the
+// new tail is then zeroed, as interpreters do on memory.grow.
+template <std::byte* (*Resize)(std::byte*, std::size_t, std::size_t)>
+class HeapMemory {
  public:
-  ReallocMemory() = default;
-  ReallocMemory(const ReallocMemory&) = delete;
-  ReallocMemory& operator=(const ReallocMemory&) = delete;
-  ~ReallocMemory() { std::free(data_); }
+  HeapMemory() = default;
+  HeapMemory(const HeapMemory&) = delete;
+  HeapMemory& operator=(const HeapMemory&) = delete;
+  ~HeapMemory() { std::free(data_); }
 
   bool start(std::uint32_t pages) { return resize(pages); }
   bool grow_one() { return resize(pages_ + 1); }
@@ -133,41 +134,9 @@ class ReallocMemory {
 
  private:
   bool resize(std::uint32_t pages) {
-    void* const p = std::realloc(data_, std::size_t{pages} * kWasmPageSize);
+    std::byte* const p = Resize(data_, bytes(pages_), bytes(pages));
     if (p == nullptr) return false;
-    data_ = static_cast<std::byte*>(p);
-    std::memset(data_ + bytes(pages_), 0, bytes(pages) - bytes(pages_));
-    pages_ = pages;
-    return true;
-  }
-  static std::size_t bytes(std::uint32_t pages) { return std::size_t{pages} * kWasmPageSize; }
-
-  std::byte* data_ = nullptr;
-  std::uint32_t pages_ = 0;
-};
-
-// realloc where the block cannot be resized in place: a new block, a copy of
-// every byte, zero the tail, free the old block (allocators without mremap,
-// and any realloc that must move).
-class CopyMemory {
- public:
-  CopyMemory() = default;
-  CopyMemory(const CopyMemory&) = delete;
-  CopyMemory& operator=(const CopyMemory&) = delete;
-  ~CopyMemory() { std::free(data_); }
-
-  bool start(std::uint32_t pages) { return resize(pages); }
-  bool grow_one() { return resize(pages_ + 1); }
-  std::byte* data() const { return data_; }
-  std::uint32_t pages() const { return pages_; }
-
- private:
-  bool resize(std::uint32_t pages) {
-    auto* const p = static_cast<std::byte*>(std::malloc(bytes(pages)));
-    if (p == nullptr) return false;
-    if (data_ != nullptr) std::memcpy(p, data_, bytes(pages_));
     std::memset(p + bytes(pages_), 0, bytes(pages) - bytes(pages_));
-    std::free(data_);
     data_ = p;
     pages_ = pages;
     return true;
@@ -177,6 +146,25 @@ class CopyMemory {
   std::byte* data_ = nullptr;
   std::uint32_t pages_ = 0;
 };
+
+// As wasm3 does it (m3_Realloc). glibc serves big blocks with mmap and
+// resizes them with mremap, which moves page tables instead of bytes.
+std::byte* realloc_block(std::byte* old, std::size_t /*old_bytes*/, std::size_t new_bytes) {
+  return static_cast<std::byte*>(std::realloc(old, new_bytes));
+}
+using ReallocMemory = HeapMemory<realloc_block>;
+
+// Where the block cannot be resized in place: a new block, a copy of every
+// byte, free the old block (allocators without mremap, and any realloc that
+// must move).
+std::byte* copy_block(std::byte* old, std::size_t old_bytes, std::size_t new_bytes) {
+  auto* const p = static_cast<std::byte*>(std::malloc(new_bytes));
+  if (p == nullptr) return nullptr;
+  if (old != nullptr) std::memcpy(p, old, old_bytes);
+  std::free(old);
+  return p;
+}
+using CopyMemory = HeapMemory<copy_block>;
 
 // Ours, then a first write to every OS page of each new page: what the
 // realloc strategies pay inside grow (they zero the tail), ours pays on use.
