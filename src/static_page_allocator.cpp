@@ -56,8 +56,8 @@ Result<StaticPageAllocator> StaticPageAllocator::create(std::span<std::byte> buf
     return tl::unexpected(
         Error(ErrorCode::InvalidArgument, "StaticPageAllocator::create: null or empty buffer"));
   if (reinterpret_cast<std::uintptr_t>(buffer.data()) % kWasmPageSize != 0)
-    return tl::unexpected(Error(ErrorCode::Misaligned,
-                                "StaticPageAllocator::create: buffer not aligned to kWasmPageSize"));
+    return tl::unexpected(Error(
+        ErrorCode::Misaligned, "StaticPageAllocator::create: buffer not aligned to kWasmPageSize"));
   if (buffer.size() % kWasmPageSize != 0)
     return tl::unexpected(Error(ErrorCode::InvalidArgument,
                                 "StaticPageAllocator::create: buffer size not whole pages"));
@@ -94,8 +94,8 @@ StaticPageAllocator& StaticPageAllocator::operator=(StaticPageAllocator&& other)
 Result<Allocation> StaticPageAllocator::allocate(std::uint32_t initial_pages,
                                                  std::optional<std::uint32_t> maximum_pages) {
   if (buffer_.empty())
-    return tl::unexpected(
-        Error(ErrorCode::CapacityExceeded, "StaticPageAllocator::allocate: no buffer (moved from)"));
+    return tl::unexpected(Error(ErrorCode::CapacityExceeded,
+                                "StaticPageAllocator::allocate: no buffer (moved from)"));
   const auto plan =
       detail::plan_allocate(state_, initial_pages, maximum_pages, config_.maximum_pages);
   if (!plan) return tl::unexpected(plan.error());

@@ -10,7 +10,7 @@ namespace {
 // several threads; a plan is armed before the threads start.
 struct Plan {
   std::atomic<std::uint64_t> calls{0};
-  std::atomic<std::uint64_t> fail_from{0};  // first failing call number (1-based)
+  std::atomic<std::uint64_t> fail_from{0};   // first failing call number (1-based)
   std::atomic<std::uint64_t> fail_until{0};  // one past the last failing call
   std::atomic<int> error{0};
 };

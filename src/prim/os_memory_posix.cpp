@@ -56,7 +56,8 @@ Result<void> commit(std::byte* p, std::size_t bytes) noexcept {
 
 Result<void> release(std::byte* p, std::size_t bytes) noexcept {
   const int error = os_call(OsCall::Munmap, [&] { return munmap(p, bytes) == 0; });
-  if (error != 0) return tl::unexpected(os_error(error, "munmap: releasing the reservation failed"));
+  if (error != 0)
+    return tl::unexpected(os_error(error, "munmap: releasing the reservation failed"));
   return {};
 }
 

@@ -31,7 +31,8 @@ class Error {
  public:
   // `message` must have static storage duration and name the operation.
   constexpr Error(ErrorCode code, const char* message, int os_errno = 0) noexcept
-      : code_(code), message_(message != nullptr ? message : "wrt-platform error"),
+      : code_(code),
+        message_(message != nullptr ? message : "wrt-platform error"),
         os_errno_(os_errno) {}
 
   constexpr ErrorCode code() const noexcept { return code_; }

@@ -37,17 +37,22 @@ struct PageAllocatorConfig {
 template <typename A>
 concept PageAllocator =
     std::movable<A> && !std::copy_constructible<A> &&
-    requires(A& a, const A& c, std::uint32_t pages, std::optional<std::uint32_t> maximum,
+    requires(A & a, const A& c, std::uint32_t pages, std::optional<std::uint32_t> maximum,
              std::byte* ptr, std::size_t size) {
-      { a.allocate(pages, maximum) } -> std::same_as<Result<Allocation>>;
-      { a.grow(pages, pages) } -> std::same_as<Result<void>>;
-      { a.deallocate(ptr, size) } -> std::same_as<Result<void>>;
-      { c.base() } noexcept -> std::same_as<std::byte*>;
-      { c.committed_pages() } noexcept -> std::same_as<std::uint32_t>;
-      { c.committed_bytes() } noexcept -> std::same_as<std::size_t>;
-      { c.reserved_bytes() } noexcept -> std::same_as<std::size_t>;
-      { c.is_allocated() } noexcept -> std::same_as<bool>;
-    };
+  { a.allocate(pages, maximum) } -> std::same_as<Result<Allocation>>;
+  { a.grow(pages, pages) } -> std::same_as<Result<void>>;
+  { a.deallocate(ptr, size) } -> std::same_as<Result<void>>;
+  { c.base() }
+  noexcept->std::same_as<std::byte*>;
+  { c.committed_pages() }
+  noexcept->std::same_as<std::uint32_t>;
+  { c.committed_bytes() }
+  noexcept->std::same_as<std::size_t>;
+  { c.reserved_bytes() }
+  noexcept->std::same_as<std::size_t>;
+  { c.is_allocated() }
+  noexcept->std::same_as<bool>;
+};
 
 namespace detail {
 
