@@ -43,7 +43,8 @@ struct FutexCore {
     if (auto bad = check_address(addr)) return tl::unexpected(*bad);
     if (load_word(addr) != expected) return WaitResult::NotEqual;  // F7: no system call
     if (timeout && *timeout <= std::chrono::nanoseconds::zero()) return WaitResult::TimedOut;  // F3
-    const Deadline deadline = deadline_after(Backend::now(), timeout);
+    // An untimed wait reads no clock (a measurable share of a ping-pong).
+    const Deadline deadline = timeout ? deadline_after(Backend::now(), timeout) : Deadline::never();
     // Announce before the backend compares again: a waker that stored a new
     // value and then sees no waiter is ordered before this increment, so the
     // backend's compare sees the new value (seq_cst on both sides).
