@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "bench_support.hpp"
-#include "futex_core.hpp"
+#include "futex/futex_core.hpp"
 #include "wrt/platform/futex.hpp"
 
 namespace wrt::platform::bench {

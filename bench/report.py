@@ -70,7 +70,7 @@ NOTES = {
     "wake": (
         "`wake` with nobody waiting makes no system call (F7), but it orders the caller's store "
         "to the word before its look at the waiter count with "
-        "`std::atomic_thread_fence(seq_cst)` (`src/futex_core.hpp`), which compiles to `mfence`. "
+        "`std::atomic_thread_fence(seq_cst)` (`src/futex/futex_core.hpp`), which compiles to `mfence`. "
         "callgrind counts 20 instructions per call (2,450,800 for 122,540 calls), all cheap but "
         "the `mfence`: on this AMD EPYC a scratch benchmark (store; fence; load) takes ~19 ns "
         "with `mfence` or with a locked RMW on a shared counter, ~4.7 ns with "
@@ -96,7 +96,7 @@ NOTES = {
         "(with the `mfence` above) and ~127 for a `Futex::wait` that sleeps, against an "
         "11-instruction `syscall()` call in the raw protocol — the fence, two locked updates "
         "of the waiter count (F7), and, until this run, a `clock_gettime` that `wait` made "
-        "even without a timeout (an untimed wait now reads no clock: `src/futex_core.hpp`). "
+        "even without a timeout (an untimed wait now reads no clock: `src/futex/futex_core.hpp`). "
         "What would close the rest: on one CPU and under load, the x86-64 barrier above (a "
         "scratch build with it and no clock read came out at or below `std::atomic::wait` in "
         "5 of 5 alternating loaded runs, 0.92–0.99×, the library without both above it in 4 "
@@ -114,7 +114,7 @@ NOTES = {
         "and committing the first page splits it into three VMAs (`/proc/self/maps`: 8 KiB "
         "of slack, the page, the rest) where the raw baseline, committing at the start, makes "
         "two; `munmap` then tears down three. What would close it: round the mapping length "
-        "in `mapping_bytes` (`src/mmap_page_allocator.cpp`) up to a multiple of 2 MiB; the "
+        "in `mapping_bytes` (`src/allocator/mmap_page_allocator.cpp`) up to a multiple of 2 MiB; the "
         "kernel then returns a 2 MiB-aligned address, `base` is the mapping's start, and the "
         "commit splits it in two. A scratch build with that one change measured 1.005× the raw "
         "calls, against 1.17× for the unchanged library in the same session."),

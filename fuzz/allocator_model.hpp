@@ -1,7 +1,7 @@
 // The reference model the allocator harnesses check the library against:
 // the outcome docs/SPEC.md (A3-A9, A11) prescribes for each call, written
 // from the contract with 128-bit arithmetic and independently of
-// src/page_policy.hpp, so that a slip in the shared policy code shows up as
+// src/allocator/page_policy.hpp, so that a slip in the shared policy code shows up as
 // a disagreement instead of being copied into the expectation.
 #pragma once
 

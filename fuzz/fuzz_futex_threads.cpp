@@ -33,9 +33,9 @@
 #include <vector>
 
 #include "check.hpp"
-#include "futex_core.hpp"
+#include "futex/futex_core.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
-#include "prim/fault_injection.hpp"
+#include "os/fault_injection.hpp"
 #endif
 #include "wrt/platform/futex.hpp"
 

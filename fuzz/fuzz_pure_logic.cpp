@@ -1,9 +1,9 @@
 // The library's pure decision functions against reference models written
 // from the contract in 128-bit arithmetic:
-// - page math and allocator checks (src/page_policy.hpp; A3-A9, A11);
+// - page math and allocator checks (src/allocator/page_policy.hpp; A3-A9, A11);
 // - futex deadlines, timespec split, ulock timeout/operation/wake plan, the
 //   return-code mappings of futex(2) and __ulock_*, and the wait/wake loops
-//   over a scripted OS and clock (src/futex_logic.hpp; F3, F4, F6, F9,
+//   over a scripted OS and clock (src/futex/futex_logic.hpp; F3, F4, F6, F9,
 //   F10), so the macOS logic is fuzzed on every host.
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -18,8 +18,8 @@
 
 #include "allocator_model.hpp"
 #include "check.hpp"
-#include "futex_logic.hpp"
-#include "page_policy.hpp"
+#include "futex/futex_logic.hpp"
+#include "allocator/page_policy.hpp"
 #include "pick.hpp"
 
 using namespace wrt::platform;

@@ -14,7 +14,7 @@
 #include <optional>
 
 #include "check.hpp"
-#include "prim/fault_injection.hpp"
+#include "os/fault_injection.hpp"
 
 namespace wrt::platform::fuzz {
 

@@ -3,7 +3,7 @@
 // for each call, and the check that a real allocator matches the model.
 //
 // The model decides outcomes from the clauses with 64/128-bit arithmetic and
-// never calls src/page_policy.hpp, so a slip in the shared policy shows up as
+// never calls src/allocator/page_policy.hpp, so a slip in the shared policy shows up as
 // a disagreement. Its assumptions beyond the contract's text: a call the
 // policy rejects makes no OS call, grow(_, 0) and allocate(0, _) commit
 // nothing (so they make no mprotect), allocate() undoes a failed commit with
@@ -29,14 +29,14 @@
 #include <vector>
 
 #include "generators.hpp"
-#include "prim/seam.hpp"
+#include "os/seam.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/mmap_page_allocator.hpp"
 #include "wrt/platform/page_allocator.hpp"
 #include "wrt/platform/static_page_allocator.hpp"
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
-#include "prim/fault_injection.hpp"
+#include "os/fault_injection.hpp"
 #endif
 
 namespace wrt::platform::proptest {

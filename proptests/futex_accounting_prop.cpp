@@ -16,11 +16,11 @@
 #include <optional>
 #include <vector>
 
-#include "futex_backend.hpp"
-#include "futex_core.hpp"
+#include "futex/futex_backend.hpp"
+#include "futex/futex_core.hpp"
 #include "wrt/platform/futex.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
-#include "prim/fault_injection.hpp"
+#include "os/fault_injection.hpp"
 #endif
 
 namespace wrt::platform::proptest {

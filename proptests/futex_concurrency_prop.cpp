@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "futex_backend.hpp"
-#include "futex_core.hpp"
+#include "futex/futex_backend.hpp"
+#include "futex/futex_core.hpp"
 
 namespace wrt::platform::proptest {
 namespace {

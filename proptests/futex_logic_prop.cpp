@@ -1,4 +1,4 @@
-// Properties of the futex's pure decisions (src/futex_logic.hpp) against
+// Properties of the futex's pure decisions (src/futex/futex_logic.hpp) against
 // models written from docs/SPEC.md with 128-bit arithmetic, and of the macOS
 // wait and wake loops driven by a simulated clock and kernel, so the ulock
 // logic is checked on every host (clauses F3, F4, F9, F10).
@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "futex_logic.hpp"
+#include "futex/futex_logic.hpp"
 
 namespace wrt::platform::proptest {
 namespace {

@@ -1,4 +1,4 @@
-// Properties of the pure allocator policy (src/page_policy.hpp) against
+// Properties of the pure allocator policy (src/allocator/page_policy.hpp) against
 // reference models written from docs/SPEC.md with 128-bit arithmetic, so a
 // wrap in the 64-bit code cannot hide in the expectation.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "generators.hpp"
-#include "page_policy.hpp"
+#include "allocator/page_policy.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/page_allocator.hpp"
 

@@ -71,7 +71,7 @@ plant asan "heap overflow: read() copies one byte more" \
   'std::memmove(bytes.data(), data() + offset, bytes.size() + 1);' \
   'MemoryProvider*' 'AddressSanitizer: heap-buffer-overflow'
 plant asan "unsigned overflow in page math (-fsanitize=integer)" \
-  src/page_policy.hpp \
+  src/allocator/page_policy.hpp \
   'std::uint32_t new_pages = 0;
   if (__builtin_add_overflow(current_pages, additional_pages, &new_pages))
     return tl::unexpected(
@@ -79,13 +79,13 @@ plant asan "unsigned overflow in page math (-fsanitize=integer)" \
   'const std::uint32_t new_pages = current_pages + additional_pages;' \
   '*' 'page_policy.hpp:[0-9:]+: runtime error: unsigned integer overflow'
 plant asan "released static memory left unpoisoned" \
-  src/static_page_allocator.cpp \
+  src/allocator/static_page_allocator.cpp \
   'ASAN_POISON_MEMORY_REGION(p, bytes);' '(void)p, (void)bytes;' \
   'StaticAsan*' 'failed to die'
 
 build tsan
 plant tsan "data race: parking-lot wake without the lock" \
-  src/futex_portable.cpp \
+  src/futex/portable_backend.cpp \
   'Bucket& bucket = bucket_for(addr);
   const std::lock_guard lock(bucket.mutex);
   std::uint32_t woken = 0;' \

@@ -1,7 +1,7 @@
 // A12 under OS failures: every system call MmapPageAllocator makes, on every
-// path (src/mmap_page_allocator.cpp: mmap and mprotect in allocate, mprotect
+// path (src/allocator/mmap_page_allocator.cpp: mmap and mprotect in allocate, mprotect
 // in grow, munmap in deallocate, in allocate's clean-up and in the
-// destructor), failed through the seam (src/prim/seam.hpp) with a chosen
+// destructor), failed through the seam (src/os/seam.hpp) with a chosen
 // errno. Each test proves through fault::calls that the call was reached,
 // then checks the error code and errno, that nothing changed (observers,
 // committed bytes, the process's mappings: nothing leaked), and that a later
@@ -16,7 +16,7 @@
 #include "allocator_test_support.hpp"
 #include "wrt/platform.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
-#include "prim/fault_injection.hpp"
+#include "os/fault_injection.hpp"
 #endif
 
 namespace wrt::platform::alloc_test {

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "futex_core.hpp"
+#include "futex/futex_core.hpp"
 #include "futex_test_support.hpp"
 
 namespace wrt::platform::futex_testing {
@@ -170,30 +170,33 @@ int interrupt_until_done(WaitingThread& target, const std::uint32_t* addr,
 }
 
 TYPED_TEST(FutexCoreTest, F4_SignalsNeitherShortenNorFailATimedWait) {
+  // What the OS guarantees: a signal sent while the waiter sleeps is
+  // delivered, and the wait must neither end early nor fail because of it.
+  // It does not promise that each signal interrupts futex(2) (the deadline
+  // can pass between our look at the sleeper and the delivery, and pending
+  // signals merge), so the number of OS calls is not asserted here;
+  // F4_InjectedEintrResumesWithTheTimeLeft checks the resume path exactly.
+  // On a loaded machine the waiter may time out before we ever see it
+  // asleep; such a round proves nothing and is run again.
   const InterruptingSignal signal;
   const auto timeout = 300ms;
-  steady_clock::duration elapsed{};
-  WaitingThread waiter(
-      [&] {
-        const auto start = steady_clock::now();
-        const auto result = this->wait(0, timeout);
-        elapsed = steady_clock::now() - start;
-        return result;
-      },
-      this->rescue());
-  const int sent = interrupt_until_done<TypeParam>(waiter, this->addr());
-  EXPECT_EQ(waiter.join(), WaitResult::TimedOut);
-  EXPECT_GE(sent, 1);
-  EXPECT_GE(elapsed, timeout);              // not restarted short, not failed early
-  EXPECT_LT(elapsed, timeout + kPatience);  // not restarted with the full timeout forever
-#ifdef WRT_PLATFORM_FAULT_INJECTION
-  if constexpr (!std::is_same_v<TypeParam, PortableFutexBackend>) {
-    // Each signal that hit the sleeper made futex(2) fail with EINTR and
-    // the backend call it again.
-    EXPECT_GT(fault::calls(fault::OsCall::FutexWait), 1u);
-    EXPECT_GE(fault::calls(fault::OsCall::FutexWait), static_cast<std::uint64_t>(sent));
+  int sent = 0;
+  for (int round = 0; round < 20 && sent == 0; ++round) {
+    steady_clock::duration elapsed{};
+    WaitingThread waiter(
+        [&] {
+          const auto start = steady_clock::now();
+          const auto result = this->wait(0, timeout);
+          elapsed = steady_clock::now() - start;
+          return result;
+        },
+        this->rescue());
+    sent = interrupt_until_done<TypeParam>(waiter, this->addr());
+    EXPECT_EQ(waiter.join(), WaitResult::TimedOut);
+    EXPECT_GE(elapsed, timeout);              // not restarted short, not failed early
+    EXPECT_LT(elapsed, timeout + kPatience);  // not restarted with the full timeout forever
   }
-#endif
+  EXPECT_GE(sent, 1) << "no round saw the waiter asleep";
 }
 
 TYPED_TEST(FutexCoreTest, F4_SignalsDoNotEndAnUntimedWait) {

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "futex_backend.hpp"
-#include "futex_logic.hpp"
+#include "futex/futex_backend.hpp"
+#include "futex/futex_logic.hpp"
 
 namespace wrt::platform::detail {
 namespace {

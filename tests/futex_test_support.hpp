@@ -16,10 +16,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "futex_backend.hpp"
-#include "futex_core.hpp"
+#include "futex/futex_backend.hpp"
+#include "futex/futex_core.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
-#include "prim/fault_injection.hpp"
+#include "os/fault_injection.hpp"
 #endif
 
 namespace wrt::platform::futex_testing {

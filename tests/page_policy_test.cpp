@@ -1,4 +1,4 @@
-// Pinned edges of the allocator policy (src/page_policy.hpp) that the random
+// Pinned edges of the allocator policy (src/allocator/page_policy.hpp) that the random
 // properties of proptests/page_policy_prop.cpp check only by chance: the
 // exact 65536-page and size_t limits (evaluated at compile time, which also
 // proves the policy usable in constant expressions), and what the properties
@@ -11,7 +11,7 @@
 #include <limits>
 #include <optional>
 
-#include "page_policy.hpp"
+#include "allocator/page_policy.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/page_allocator.hpp"
 

@@ -1,7 +1,7 @@
 // StaticPageAllocator under AddressSanitizer (A10 for the no-MMU backend).
 // Nothing faults on a stray access into a caller buffer, so the allocator
 // poisons every byte that is not committed (ASan manual poisoning, see
-// src/static_page_allocator.cpp). These death tests prove ASan reports a use
+// src/allocator/static_page_allocator.cpp). These death tests prove ASan reports a use
 // of uncommitted and of released static memory, and that committed, grown
 // and handed-back bytes stay usable. Skipped in builds without ASan.
 #include <gtest/gtest.h>

@@ -8,8 +8,8 @@
 
 #include <cerrno>
 
-#include "futex_backend.hpp"
-#include "prim/seam.hpp"
+#include "futex/futex_backend.hpp"
+#include "os/seam.hpp"
 
 // Private but stable since macOS 10.12; declared as xnu defines them.
 extern "C" int __ulock_wait(std::uint32_t operation, void* addr, std::uint64_t value,

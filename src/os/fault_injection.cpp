@@ -1,4 +1,4 @@
-#include "prim/fault_injection.hpp"
+#include "os/fault_injection.hpp"
 
 #include <array>
 #include <atomic>

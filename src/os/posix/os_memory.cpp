@@ -4,8 +4,8 @@
 
 #include <cerrno>
 
-#include "prim/os_memory.hpp"
-#include "prim/seam.hpp"
+#include "os/os_memory.hpp"
+#include "os/seam.hpp"
 
 namespace wrt::platform::prim {
 namespace {

@@ -9,7 +9,7 @@
 #include <concepts>
 #include <cstdint>
 
-#include "futex_logic.hpp"
+#include "futex/futex_logic.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/futex.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <array>
 
-#include "futex_core.hpp"
+#include "futex/futex_core.hpp"
 
 namespace wrt::platform {
 namespace detail {

@@ -6,8 +6,8 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "futex_backend.hpp"
-#include "prim/seam.hpp"
+#include "futex/futex_backend.hpp"
+#include "os/seam.hpp"
 
 namespace wrt::platform::detail {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "prim/seam.hpp"
+#include "os/seam.hpp"
 
 namespace wrt::platform::fault {
 

@@ -7,8 +7,8 @@
 #include <cerrno>
 #include <climits>
 
-#include "futex_backend.hpp"
-#include "prim/seam.hpp"
+#include "futex/futex_backend.hpp"
+#include "os/seam.hpp"
 
 namespace wrt::platform::detail {
 namespace {

@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "futex_backend.hpp"
-#include "futex_logic.hpp"
+#include "futex/futex_backend.hpp"
+#include "futex/futex_logic.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/futex.hpp"
 

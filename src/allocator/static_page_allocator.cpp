@@ -6,7 +6,7 @@
 #include <limits>
 #include <utility>
 
-#include "page_policy.hpp"
+#include "allocator/page_policy.hpp"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -2,8 +2,8 @@
 
 #include <utility>
 
-#include "page_policy.hpp"
-#include "prim/os_memory.hpp"
+#include "allocator/page_policy.hpp"
+#include "os/os_memory.hpp"
 
 namespace wrt::platform {
 namespace {
