@@ -1,0 +1,151 @@
+// A small guest run the way a WebAssembly runtime runs one, using only the
+// installed public API: two threads share a LinearMemory and hand work to
+// each other through a mailbox with memory.atomic.wait32/notify, a third
+// grows the memory while they work, and an access past the end, made without
+// a bounds check as compiled code would make it, comes back as a trap.
+// Prints what happened; exits non-zero on the first surprise.
+#include <wrt/platform.hpp>
+
+#include <atomic>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <thread>
+#include <utility>
+
+namespace wp = wrt::platform;
+using Memory = wp::LinearMemory<wp::MmapPageAllocator>;
+
+namespace {
+
+// The guest's mailbox, in linear memory.
+constexpr std::uint64_t kState = 0;     // u32: one of the states below
+constexpr std::uint64_t kArgument = 4;  // u32: the job's argument
+constexpr std::uint64_t kResult = 8;    // u64: the job's result
+enum State : std::uint32_t { kEmpty, kPosted, kDone, kQuit };
+
+constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+
+int failed(const char* what) {
+  std::fprintf(stderr, "shared_guest: %s\n", what);
+  return 1;
+}
+
+std::atomic_ref<std::uint32_t> word(const Memory& memory, std::uint64_t address) {
+  return std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(memory.data() + address));
+}
+
+// The guest's "compute" function: the sum of the squares 1..n.
+std::uint64_t sum_of_squares(std::uint32_t n) {
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 1; i <= n; ++i) sum += i * i;
+  return sum;
+}
+
+// Waits (memory.atomic.wait32, no timeout) until the state leaves `from`.
+std::uint32_t wait_while(Memory& memory, std::uint32_t from) {
+  for (;;) {
+    const std::uint32_t state = word(memory, kState).load();
+    if (state != from) return state;
+    (void)memory.atomic_wait32(kState, from, -1);  // NotEqual or Woken: look again
+  }
+}
+
+void set_state(Memory& memory, std::uint32_t state) {
+  word(memory, kState).store(state);
+  (void)memory.atomic_notify(kState, 1);
+}
+
+// Thread 2: answers each job posted in the mailbox until told to quit.
+void worker(Memory& memory) {
+  for (std::uint32_t state = kEmpty;;) {
+    state = wait_while(memory, state);
+    if (state == kQuit) return;
+    if (state != kPosted) continue;
+    std::uint32_t n = 0;
+    (void)memory.read(kArgument, std::as_writable_bytes(std::span(&n, 1)));
+    const std::uint64_t result = sum_of_squares(n);
+    (void)memory.write(kResult, std::as_bytes(std::span(&result, 1)));
+    set_state(memory, kDone);
+    state = kDone;
+  }
+}
+
+// An unchecked 32-bit load, as code relying on the guard region makes it.
+std::uint32_t unchecked_load(const Memory& memory, std::uint64_t address) {
+  return *reinterpret_cast<const volatile std::uint32_t*>(memory.data() + address);
+}
+
+}  // namespace
+
+int main() {
+  if (!wp::install_trap_handler()) return failed("install_trap_handler");
+
+  // 4 GiB reserved and 4 GiB of guard: any 32-bit address plus 32-bit offset
+  // lands in the reservation or the guard, so no access needs a bounds check.
+  wp::MmapPageAllocator allocator(
+      {.maximum_pages = 65536, .guard_bytes = 4 * kGiB, .reservation_bytes = 4 * kGiB});
+  auto created =
+      Memory::create(std::move(allocator),
+                     wp::MemoryType{.initial_pages = 1, .maximum_pages = 16, .shared = true});
+  if (!created) return failed(created.error().message());
+  Memory& memory = *created;
+  std::printf("guest: shared memory of %" PRIu32 " page(s), maximum 16\n", memory.size());
+
+  std::thread consumer(worker, std::ref(memory));
+  std::thread grower([&memory] {
+    const auto previous = memory.grow(2);
+    if (previous) {
+      const std::uint32_t marker = 0x600d;
+      (void)memory.write(std::uint64_t{*previous} * wp::kWasmPageSize,
+                         std::as_bytes(std::span(&marker, 1)));
+    }
+    std::printf("guest: grower: memory.grow(2) -> %" PRId64 "\n",
+                previous ? std::int64_t{*previous} : -1);
+  });
+
+  int status = 0;
+  for (const std::uint32_t n : {10u, 100u, 1000u}) {
+    if (!memory.write(kArgument, std::as_bytes(std::span(&n, 1)))) return failed("write argument");
+    set_state(memory, kPosted);
+    wait_while(memory, kPosted);
+    std::uint64_t result = 0;
+    if (!memory.read(kResult, std::as_writable_bytes(std::span(&result, 1))))
+      return failed("read result");
+    std::printf("guest: worker: sum of squares 1..%" PRIu32 " = %" PRIu64 "\n", n, result);
+    if (result != sum_of_squares(n)) status = failed("wrong result from the worker");
+    set_state(memory, kEmpty);
+  }
+  set_state(memory, kQuit);
+  consumer.join();
+  grower.join();
+  if (memory.size() != 3) status = failed("grow did not take effect");
+
+  // Out of bounds: the first byte past the committed pages, then a store deep
+  // in the guard. Both come back as traps; the memory stays usable.
+  const std::uint64_t past_end = memory.byte_length();
+  const auto load_trap = wp::catch_traps([&] { (void)unchecked_load(memory, past_end); });
+  if (!load_trap || load_trap->kind != wp::TrapKind::MemoryOutOfBounds ||
+      load_trap->address != memory.data() + past_end)
+    status = failed("the load past the end did not trap at its address");
+  else
+    std::printf("guest: i32.load at %" PRIu64 " (byte_length %zu) -> trap: memory out of bounds\n",
+                past_end, memory.byte_length());
+  const std::uint64_t in_guard = 4 * kGiB + 12345;
+  const auto store_trap = wp::catch_traps(
+      [&] { *reinterpret_cast<volatile std::uint8_t*>(memory.data() + in_guard) = 1; });
+  if (!store_trap || store_trap->kind != wp::TrapKind::MemoryOutOfBounds)
+    status = failed("the store into the guard did not trap");
+  else
+    std::printf("guest: i32.store8 at %" PRIu64 " (in the guard) -> trap: memory out of bounds\n",
+                in_guard);
+
+  std::uint32_t marker = 0;
+  if (!memory.read(wp::kWasmPageSize, std::as_writable_bytes(std::span(&marker, 1))) ||
+      marker != 0x600d)
+    status = failed("the grown page lost the grower's marker");
+  std::printf("guest: %s\n", status == 0 ? "done, every result as expected" : "FAILED");
+  return status;
+}
