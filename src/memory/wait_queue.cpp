@@ -52,11 +52,10 @@ struct alignas(64) Bucket {
   }
 };
 
-constexpr std::size_t kBuckets = 256;
-std::array<Bucket, kBuckets> buckets;
+std::array<Bucket, kWaitQueueBuckets> buckets;
 
 Bucket& bucket_for(const void* word) noexcept {
-  return buckets[address_slot(reinterpret_cast<std::uintptr_t>(word), kBuckets)];
+  return buckets[address_slot(reinterpret_cast<std::uintptr_t>(word), kWaitQueueBuckets)];
 }
 
 // The guest's word, loaded seq_cst with its full width (W5, W7).
@@ -101,12 +100,12 @@ Result<WaitResult> atomic_wait_at(void* word, WaitWidth width, std::uint64_t exp
   }
   const std::uint32_t* sleep_word = word_address(self.state);
   for (;;) {
-    if (self.state.load(std::memory_order_acquire) == kChosen) return WaitResult::Woken;
     std::optional<nanoseconds> left;
     if (!deadline.is_never()) {
       left = time_left(deadline, now());
       if (*left <= nanoseconds::zero()) return leave(bucket, self, std::nullopt);
     }
+    if (self.state.load(std::memory_order_acquire) == kChosen) return WaitResult::Woken;
     // Woken, NotEqual (already chosen) and TimedOut all loop: the state and
     // our own deadline decide. Signals never reach here (F4).
     const Result<WaitResult> slept = wait_on_address(sleep_word, kQueued, left);

@@ -8,12 +8,18 @@
 // Only a notify that chose a waiter makes its wait return Woken.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/futex.hpp"
 
 namespace wrt::platform::detail {
+
+// Waiters are kept in this many buckets, chosen by address_slot() of the
+// word's address (src/futex/futex_logic.hpp); tests use it to put two words
+// in one bucket.
+inline constexpr std::size_t kWaitQueueBuckets = 256;
 
 // Bytes compared by a wait: memory.atomic.wait32 or wait64.
 enum class WaitWidth : unsigned { Bits32 = 4, Bits64 = 8 };
