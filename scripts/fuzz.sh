@@ -6,7 +6,8 @@
 # Interface (stable; scripts/test.sh and scripts/main-job.sh call it):
 # - Builds the libFuzzer harnesses with clang in its own build directories:
 #   ASan+UBSan in build/fuzz-asan (every harness), TSan in build/fuzz-tsan
-#   (fuzz_futex_threads, the one harness with threads).
+#   (the harnesses with threads, listed in tsan_harnesses below; those also
+#   in asan_and_tsan_harnesses are fuzzed under both).
 # - Runs every (harness, sanitizer) pair for the budget, up to FUZZ_JOBS at a
 #   time (default: the core count), starting from fuzz/corpus/<harness>/.
 #   New inputs go to a scratch directory under build/fuzz-runs/; the working
@@ -64,7 +65,11 @@ asan_targets=()
 for h in "${harnesses[@]}"; do asan_targets+=("fuzz_$h"); done
 echo "fuzz: building (build/fuzz-asan, build/fuzz-tsan)"
 configure_and_build "$root/build/fuzz-asan" address,undefined "${asan_targets[@]}"
-configure_and_build "$root/build/fuzz-tsan" thread fuzz_futex_threads
+# Harnesses with threads: fuzzed under TSan instead of ASan, or under both
+# when also listed in asan_and_tsan_harnesses.
+tsan_harnesses=(futex_threads wasm_atomics)
+asan_and_tsan_harnesses=(wasm_atomics)
+configure_and_build "$root/build/fuzz-tsan" thread "${tsan_harnesses[@]/#/fuzz_}"
 
 # One run: <label> <binary> <harness>. Fuzzes into a scratch directory
 # (libFuzzer writes new inputs only into its first corpus directory), then
@@ -105,7 +110,10 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_sta
 export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}halt_on_error=1:report_signal_unsafe=0:suppressions=$root/fuzz/tsan.supp"
 runs=()
 for h in "${harnesses[@]}"; do
-  if [[ "$h" == futex_threads ]]; then runs+=("tsan:$h"); else runs+=("asan:$h"); fi
+  if [[ " ${tsan_harnesses[*]} " != *" $h "* || " ${asan_and_tsan_harnesses[*]} " == *" $h "* ]]; then
+    runs+=("asan:$h")
+  fi
+  if [[ " ${tsan_harnesses[*]} " == *" $h "* ]]; then runs+=("tsan:$h"); fi
 done
 echo "fuzz: ${#runs[@]} runs of ${seconds}s, $jobs at a time"
 running=0

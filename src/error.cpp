@@ -26,6 +26,8 @@ const char* error_code_name(ErrorCode code) noexcept {
       return "SystemError";
     case ErrorCode::Unsupported:
       return "Unsupported";
+    case ErrorCode::NotShared:
+      return "NotShared";
   }
   return "Unknown";
 }

@@ -23,6 +23,7 @@ constexpr std::pair<ErrorCode, std::string_view> kNames[] = {
     {ErrorCode::OutOfMemory, "OutOfMemory"},
     {ErrorCode::SystemError, "SystemError"},
     {ErrorCode::Unsupported, "Unsupported"},
+    {ErrorCode::NotShared, "NotShared"},
 };
 
 TEST(ErrorNames, Names_EveryCodeIsNamedAfterItsEnumerator) {

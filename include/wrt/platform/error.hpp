@@ -22,6 +22,7 @@ enum class ErrorCode {
   OutOfMemory,       // the OS answered ENOMEM
   SystemError,       // the OS failed with another errno (see Error::os_errno)
   Unsupported,       // the platform cannot do this
+  NotShared,         // memory.atomic.wait on a memory that is not shared
 };
 
 // Returns the enumerator's name ("InvalidArgument", ...); never null.

@@ -17,6 +17,7 @@
 #include <span>
 #include <utility>
 
+#include "wrt/platform/detail/bounds.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/page_allocator.hpp"
 
@@ -99,9 +100,9 @@ class PalMemoryProvider {
  private:
   explicit PalMemoryProvider(A allocator) noexcept : allocator_(std::move(allocator)) {}
 
-  // offset + size <= capacity(), written so that nothing can wrap.
+  // offset + size <= capacity(), without wrapping (the check LinearMemory uses too).
   bool in_bounds(std::size_t offset, std::size_t size) const noexcept {
-    return offset <= capacity() && size <= capacity() - offset;
+    return detail::range_in_bounds(offset, size, capacity());
   }
 
   A allocator_;

@@ -1,0 +1,140 @@
+// Helpers for the LinearMemory tests (docs/SPEC.md, W): memories over each
+// page allocator backend, and waiters on their own threads that the tests
+// know to be queued and asleep before they go on (no sleeps).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "futex_test_support.hpp"
+#include "wrt/platform.hpp"
+
+namespace wrt::platform::linear_memory_testing {
+
+using futex_testing::eventually;
+using futex_testing::WaitingThread;
+
+inline constexpr std::uint32_t kLimitPages = 8;
+inline constexpr std::uint32_t kAllValues = UINT32_MAX;
+
+template <typename T>
+T& value_or_throw(Result<T>& result) {
+  if (!result) throw std::runtime_error(std::string("set-up failed: ") + result.error().message());
+  return *result;
+}
+
+// Makes allocators of one backend with a page limit of kLimitPages.
+template <typename A>
+struct Backend;
+
+template <>
+struct Backend<MmapPageAllocator> {
+  MmapPageAllocator make() { return MmapPageAllocator(PageAllocatorConfig{kLimitPages, 0}); }
+};
+
+template <>
+struct Backend<StaticPageAllocator> {
+  struct AlignedDelete {
+    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{kWasmPageSize}); }
+  };
+  // One buffer per allocator, dirty so that zero-filling is visible; they
+  // outlive every memory the test makes (the fixture owns them).
+  std::vector<std::unique_ptr<std::byte[], AlignedDelete>> buffers;
+
+  StaticPageAllocator make() {
+    constexpr std::size_t kBytes = std::size_t{kLimitPages} * kWasmPageSize;
+    buffers.emplace_back(new (std::align_val_t{kWasmPageSize}) std::byte[kBytes]);
+    for (std::size_t i = 0; i < kBytes; ++i) buffers.back()[i] = std::byte{0xa5};
+    auto allocator = StaticPageAllocator::create(std::span(buffers.back().get(), kBytes));
+    return std::move(value_or_throw(allocator));
+  }
+};
+
+using Backends = ::testing::Types<MmapPageAllocator, StaticPageAllocator>;
+struct BackendName {
+  template <typename A>
+  static std::string GetName(int) {
+    return std::is_same_v<A, MmapPageAllocator> ? "Mmap" : "Static";
+  }
+};
+
+inline MemoryType shared_type(std::uint32_t initial, std::uint32_t maximum = kLimitPages) {
+  return MemoryType{initial, maximum, true};
+}
+
+template <typename A>
+class LinearMemoryTest : public ::testing::Test {
+ protected:
+  using Memory = LinearMemory<A>;
+
+  Memory make(MemoryType type) {
+    auto memory = Memory::create(backend_.make(), type);
+    return std::move(value_or_throw(memory));
+  }
+  Result<Memory> try_make(MemoryType type) { return Memory::create(backend_.make(), type); }
+  A allocator() { return backend_.make(); }
+
+ private:
+  Backend<A> backend_;
+};
+
+// True when thread `tid` of this process is blocked in futex(2), whatever
+// the word: a queued waiter's only blocking call is the sleep on its own
+// futex word (both futex backends end in futex(2) on Linux).
+inline bool blocked_in_futex_call(pid_t tid) {
+  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  return (file >> number) && number == SYS_futex;
+}
+
+// The 32-bit or 64-bit word at `address`, stored or loaded seq_cst as a
+// guest's atomic instruction would.
+template <typename T, typename M>
+void store(M& memory, std::uint64_t address, T value) {
+  std::atomic_ref(*reinterpret_cast<T*>(memory.data() + address)).store(value);
+}
+template <typename T, typename M>
+T load(M& memory, std::uint64_t address) {
+  return std::atomic_ref(*reinterpret_cast<T*>(memory.data() + address)).load();
+}
+
+// One memory.atomic.wait32 (wide = false) or wait64 on its own thread. A
+// wait that a bug never ends is released by notifying everyone at its
+// address and fails the test (WaitingThread::join gives up after kPatience).
+template <typename M>
+std::unique_ptr<WaitingThread> start_waiter(M& memory, std::uint64_t address, bool wide,
+                                            std::uint64_t expected, std::int64_t timeout_ns) {
+  return std::make_unique<WaitingThread>(
+      [&memory, address, wide, expected, timeout_ns] {
+        return wide ? memory.atomic_wait64(address, expected, timeout_ns)
+                    : memory.atomic_wait32(address, static_cast<std::uint32_t>(expected),
+                                           timeout_ns);
+      },
+      [&memory, address] { (void)memory.atomic_notify(address, kAllValues); });
+}
+
+// Waits until exactly `queued` waiters are queued on `address` and each of
+// `sleepers` is asleep in futex(2). False after kPatience.
+template <typename M>
+bool eventually_asleep(M& memory, std::uint64_t address, std::uint32_t queued,
+                       const std::vector<WaitingThread*>& sleepers) {
+  return eventually([&] {
+    if (detail::atomic_waiters_at(memory.data() + address) != queued) return false;
+    for (const WaitingThread* t : sleepers)
+      if (!blocked_in_futex_call(t->tid())) return false;
+    return true;
+  });
+}
+
+}  // namespace wrt::platform::linear_memory_testing
