@@ -16,9 +16,15 @@
 #include "wrt/platform.hpp"
 
 #if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WRT_PLATFORM_TRAP_TEST_ASAN 1
+#endif
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define WRT_PLATFORM_TRAP_TEST_SANITIZER 1
 #endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define WRT_PLATFORM_TRAP_TEST_ASAN 1
 #endif
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define WRT_PLATFORM_TRAP_TEST_SANITIZER 1
@@ -89,11 +95,32 @@ struct DiedOf {
   int signal;
   bool operator()(int status) const {
 #ifdef WRT_PLATFORM_TRAP_TEST_SANITIZER
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0) return true;
+    // The sanitizer's deadly-signal report exits with status 1 (the
+    // message, checked by death_report, names the signal).
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 1) return true;
 #endif
     return WIFSIGNALED(status) && WTERMSIG(status) == signal;
   }
 };
+
+// What the child prints when it dies of `signal` that nothing handled: the
+// sanitizer's report where one handles fault signals, else nothing.
+inline const char* death_report(int signal) {
+#if defined(WRT_PLATFORM_TRAP_TEST_ASAN)
+  return signal == SIGSEGV ? "AddressSanitizer: SEGV" : "AddressSanitizer: BUS";
+#else
+  (void)signal;
+  return "";
+#endif
+}
+
+inline const char* heap_overflow_report() {
+#if defined(WRT_PLATFORM_TRAP_TEST_ASAN)
+  return "AddressSanitizer: heap-buffer-overflow";
+#else
+  return "";
+#endif
+}
 
 inline void install_or_fail() {
   auto installed = install_trap_handler();
