@@ -62,6 +62,11 @@ COMPARISONS = [
      f"BM_{op}_Ours/{size}", f"BM_{op}_Memcpy/{size}",
      (1.2, "≤ 1.2×") if size == 4096 else None, None)
     for op in ("Write", "Read") for size, label in ((1, "1 B"), (64, "64 B"), (4096, "4 KiB"))
+] + [
+    ("Trap round trip (fault → `catch_traps` returns) vs raw `sigsetjmp`/SIGSEGV/`siglongjmp`",
+     "BM_TrapRoundTrip_Ours", "BM_TrapRoundTrip_RawSigsetjmp", (1.2, "≤ 1.2×"), None),
+    ("65,536 `i32.load`s relying on the guard and traps vs an explicit bounds check each",
+     "BM_InterpreterLoads_GuardedByTraps", "BM_InterpreterLoads_BoundsChecked", None, None),
 ]
 
 # Why a goal is missed and what would close it, from the analysis recorded

@@ -101,7 +101,9 @@ run_one() {
 
 mkdir -p "$runs_dir" "$artifacts"
 # Stop at the first report, so that every report leaves an input behind.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1"
+# allow_user_segv_handler=1: fuzz_guard_traps installs the trap handler,
+# which chains every fault that is not a trap to ASan's (docs/SPEC.md, T).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:allow_user_segv_handler=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1"
 # Clang 14 TSan flags libFuzzer's own coverage counters; see fuzz/tsan.supp.
 # report_signal_unsafe=0: libFuzzer's crash handler (after an abort from a

@@ -74,7 +74,11 @@ for sanitizer in address undefined; do
     mkdir -p "$corpus"
     python3 -m zipfile -e "$OUT/${name}_seed_corpus.zip" "$corpus"  # unzip may be absent
     mapfile -t flags < <("$root/fuzz/libfuzzer-flags.sh" "${name#fuzz_}")
-    if (cd "$scratch" && "$fuzzer" "${flags[@]}" -runs="$runs" -timeout=25 "$corpus") \
+    # As ClusterFuzz does: the .options file's [asan] section extends ASAN_OPTIONS
+    # (fuzz_guard_traps: allow_user_segv_handler=1).
+    asan_extra="$(sed -n '/^\[asan\]/,/^\[/{/^[a-z_]/{s/[[:space:]]//g;p;}}' "$OUT/$name.options" | paste -sd:)"
+    if (cd "$scratch" && ASAN_OPTIONS="$ASAN_OPTIONS${asan_extra:+:$asan_extra}" \
+      "$fuzzer" "${flags[@]}" -runs="$runs" -timeout=25 "$corpus") \
       >"$scratch/$sanitizer/$name.log" 2>&1; then
       printf '  %-28s ok   %s\n' "$name" "$(grep -o 'cov: [0-9]*' "$scratch/$sanitizer/$name.log" | tail -1)"
     else

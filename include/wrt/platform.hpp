@@ -8,3 +8,4 @@
 #include "wrt/platform/mmap_page_allocator.hpp"
 #include "wrt/platform/page_allocator.hpp"
 #include "wrt/platform/static_page_allocator.hpp"
+#include "wrt/platform/trap.hpp"

@@ -1,26 +1,39 @@
 #include "wrt/platform/mmap_page_allocator.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "allocator/page_policy.hpp"
 #include "os/os_memory.hpp"
+#include "trap/fault_registry.hpp"
 
 namespace wrt::platform {
 namespace {
 
-// Bytes to map for a reservation: the reservation, the guard rounded up to
-// the OS page, and kWasmPageSize of slack so that a kWasmPageSize-aligned
-// base fits inside (the OS only aligns to its own page). The slack before the
-// base and after the guard stays inaccessible too.
-Result<std::size_t> mapping_bytes(std::size_t reserved_bytes, std::size_t guard_bytes) {
-  const auto guard = detail::round_up(guard_bytes, prim::os_page_size());
-  const auto with_guard = guard ? detail::checked_add(reserved_bytes, *guard) : std::nullopt;
+// Where a memory's pieces lie, from base: the reservation (the maximum, or
+// more with config.reservation_bytes: T5), the guard rounded up to the OS
+// page after it, and in the OS mapping kWasmPageSize of slack so that a
+// kWasmPageSize-aligned base fits inside (the OS only aligns to its own
+// page). The slack before the base and after the guard stays inaccessible too.
+struct Layout {
+  std::size_t reservation_bytes;
+  std::size_t guarded_bytes;
+  std::size_t mapping_bytes;
+};
+
+Result<Layout> layout(std::size_t maximum_bytes, const PageAllocatorConfig& config) {
+  const auto floor = detail::round_up(config.reservation_bytes, kWasmPageSize);
+  const auto reservation = floor ? std::max(maximum_bytes, *floor) : maximum_bytes;
+  const auto guard = detail::round_up(config.guard_bytes, prim::os_page_size());
+  const auto with_guard = guard ? detail::checked_add(reservation, *guard) : std::nullopt;
   const auto total = with_guard ? detail::checked_add(*with_guard, kWasmPageSize) : std::nullopt;
-  if (!total)
+  if (!floor || !total)
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "allocate: reservation plus guard overflows size_t"));
-  return *total;
+  return Layout{reservation, *with_guard, *total};
 }
+
+std::uintptr_t address_of(const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
 std::byte* align_up_to_wasm_page(std::byte* p) {
   const auto address = reinterpret_cast<std::uintptr_t>(p);
@@ -35,14 +48,20 @@ MmapPageAllocator::MmapPageAllocator(PageAllocatorConfig config) noexcept : conf
 MmapPageAllocator::~MmapPageAllocator() {
   // Nothing to report to: a failed munmap here can only mean a corrupted
   // mapping, and the address space goes back to the OS at exit anyway.
-  if (is_allocated()) (void)prim::release(mapping_, mapping_bytes_);
+  if (!is_allocated()) return;
+  trap::retract(trap_slot_);
+  (void)prim::release(mapping_, mapping_bytes_);
+  trap::release_slot(trap_slot_);
 }
 
 MmapPageAllocator::MmapPageAllocator(MmapPageAllocator&& other) noexcept
     : config_(other.config_),
       state_(std::exchange(other.state_, {})),
       mapping_(std::exchange(other.mapping_, nullptr)),
-      mapping_bytes_(std::exchange(other.mapping_bytes_, 0)) {}
+      mapping_bytes_(std::exchange(other.mapping_bytes_, 0)),
+      reservation_bytes_(std::exchange(other.reservation_bytes_, 0)),
+      guarded_bytes_(std::exchange(other.guarded_bytes_, 0)),
+      trap_slot_(std::exchange(other.trap_slot_, 0)) {}
 
 MmapPageAllocator& MmapPageAllocator::operator=(MmapPageAllocator&& other) noexcept {
   if (this != &other) {
@@ -51,6 +70,9 @@ MmapPageAllocator& MmapPageAllocator::operator=(MmapPageAllocator&& other) noexc
     state_ = std::exchange(other.state_, {});
     mapping_ = std::exchange(other.mapping_, nullptr);
     mapping_bytes_ = std::exchange(other.mapping_bytes_, 0);
+    reservation_bytes_ = std::exchange(other.reservation_bytes_, 0);
+    guarded_bytes_ = std::exchange(other.guarded_bytes_, 0);
+    trap_slot_ = std::exchange(other.trap_slot_, 0);
   }
   return *this;
 }
@@ -60,24 +82,41 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
   const auto plan =
       detail::plan_allocate(state_, initial_pages, maximum_pages, config_.maximum_pages);
   if (!plan) return tl::unexpected(plan.error());
-  const auto bytes = mapping_bytes(plan->reserved_bytes, config_.guard_bytes);
-  if (!bytes) return tl::unexpected(bytes.error());
+  const auto pieces = layout(plan->reserved_bytes, config_);
+  if (!pieces) return tl::unexpected(pieces.error());
+  const auto slot = trap::claim_slot();
+  if (!slot)
+    return tl::unexpected(Error(ErrorCode::CapacityExceeded,
+                                "allocate: too many live memories (trap registry full)"));
 
-  const auto mapping = prim::reserve(*bytes);
-  if (!mapping) return tl::unexpected(mapping.error());
+  const auto mapping = prim::reserve(pieces->mapping_bytes);
+  if (!mapping) {
+    trap::release_slot(*slot);
+    return tl::unexpected(mapping.error());
+  }
   std::byte* const base = align_up_to_wasm_page(*mapping);
   const detail::LinearMemoryState grown{base, initial_pages, plan->reserved_pages};
   if (initial_pages > 0) {
     if (auto committed = prim::commit(base, grown.committed_bytes()); !committed) {
       // Undo the reservation so that the failed call leaves nothing behind.
-      (void)prim::release(*mapping, *bytes);
+      (void)prim::release(*mapping, pieces->mapping_bytes);
+      trap::release_slot(*slot);
       return tl::unexpected(committed.error());
     }
   }
   state_ = grown;
   mapping_ = *mapping;
-  mapping_bytes_ = *bytes;
+  mapping_bytes_ = pieces->mapping_bytes;
+  reservation_bytes_ = pieces->reservation_bytes;
+  guarded_bytes_ = pieces->guarded_bytes;
+  trap_slot_ = *slot;
+  publish_reservation();
   return Allocation{state_.base, state_.committed_bytes()};
+}
+
+void MmapPageAllocator::publish_reservation() const noexcept {
+  trap::publish(trap_slot_, {address_of(state_.base), address_of(state_.base) + committed_bytes(),
+                             address_of(state_.base) + guarded_bytes_});
 }
 
 Result<void> MmapPageAllocator::grow(std::uint32_t current_pages, std::uint32_t additional_pages) {
@@ -91,17 +130,29 @@ Result<void> MmapPageAllocator::grow(std::uint32_t current_pages, std::uint32_t 
       !committed)
     return tl::unexpected(committed.error());
   state_.committed_pages = *new_pages;
+  // After the pages are accessible: a fault the handler sees below the new
+  // end was a race with this grow and is retried, not reported.
+  trap::publish_committed_end(trap_slot_, address_of(state_.base) + committed_bytes());
   return {};
 }
 
 Result<void> MmapPageAllocator::deallocate(std::byte* ptr, std::size_t size) {
   if (auto valid = detail::check_deallocate(state_, ptr, size); !valid)
     return tl::unexpected(valid.error());
-  if (auto released = prim::release(mapping_, mapping_bytes_); !released)
+  // Out of the registry before the range goes back to the OS, so a fault
+  // there (even after another memory reuses the addresses, until that one
+  // publishes) is never reported as a trap.
+  trap::retract(trap_slot_);
+  if (auto released = prim::release(mapping_, mapping_bytes_); !released) {
+    publish_reservation();
     return tl::unexpected(released.error());
+  }
+  trap::release_slot(trap_slot_);
   state_ = {};
   mapping_ = nullptr;
   mapping_bytes_ = 0;
+  reservation_bytes_ = 0;
+  guarded_bytes_ = 0;
   return {};
 }
 

@@ -12,8 +12,8 @@
 
 namespace wrt::platform::prim {
 
-enum class OsCall : unsigned { Mmap, Mprotect, Munmap, FutexWait, FutexWake };
-inline constexpr std::size_t kOsCallCount = 5;
+enum class OsCall : unsigned { Mmap, Mprotect, Munmap, FutexWait, FutexWake, Sigaction };
+inline constexpr std::size_t kOsCallCount = 6;
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 // Counts `call`; returns the errno to fail it with, or 0 to make the real call.

@@ -1,10 +1,13 @@
 // MmapPageAllocator: a linear memory in POSIX virtual memory.
 //
-// allocate() reserves the whole maximum plus the guard as inaccessible address
+// allocate() reserves the whole maximum (at least config.reservation_bytes)
+// plus the guard as inaccessible address
 // space (no resident memory, no commit charge) and commits the initial pages;
 // grow() commits more in place, so `base` never moves; deallocate() and the
 // destructor return the whole reservation with one munmap. Every failed call
-// leaves the allocator unchanged. See docs/SPEC.md (A1-A14), docs/SAFETY.md.
+// leaves the allocator unchanged. A live memory is in the trap registry, so
+// a fault on its inaccessible bytes inside catch_traps is a trap (trap.hpp).
+// See docs/SPEC.md (A1-A14, T5), docs/SAFETY.md.
 #pragma once
 
 #include <cstddef>
@@ -43,16 +46,26 @@ class MmapPageAllocator {
   std::byte* base() const noexcept { return state_.base; }
   std::uint32_t committed_pages() const noexcept { return state_.committed_pages; }
   std::size_t committed_bytes() const noexcept { return state_.committed_bytes(); }
-  std::size_t reserved_bytes() const noexcept { return state_.reserved_bytes(); }
+  // The whole reservation (without guard): the maximum, or more with
+  // config.reservation_bytes (T5).
+  std::size_t reserved_bytes() const noexcept { return reservation_bytes_; }
   bool is_allocated() const noexcept { return state_.allocated(); }
   const PageAllocatorConfig& config() const noexcept { return config_; }
 
  private:
+  // Makes the live memory known to the trap handler.
+  void publish_reservation() const noexcept;
+
   PageAllocatorConfig config_;
   detail::LinearMemoryState state_;
   // The whole OS mapping: alignment slack, reservation and guard.
   std::byte* mapping_ = nullptr;
   std::size_t mapping_bytes_ = 0;
+  // From base: the reservation, and the reservation plus the rounded guard.
+  std::size_t reservation_bytes_ = 0;
+  std::size_t guarded_bytes_ = 0;
+  // This memory's entry in the trap registry (src/trap/fault_registry.hpp).
+  std::uint32_t trap_slot_ = 0;
 };
 
 static_assert(PageAllocator<MmapPageAllocator>);

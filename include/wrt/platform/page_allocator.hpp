@@ -29,6 +29,12 @@ struct PageAllocatorConfig {
   // Inaccessible bytes placed directly after the reservation, rounded up to
   // the OS page size. Backends without an MMU ignore it.
   std::size_t guard_bytes = 0;
+  // MmapPageAllocator reserves at least this many bytes from `base`, rounded
+  // up to kWasmPageSize, whatever the memory's maximum (clause T5); pages past
+  // the maximum are never committed. 4 GiB here plus a 4 GiB guard puts every
+  // 32-bit index plus 32-bit offset inside the reservation or guard.
+  // Backends without an MMU ignore it.
+  std::size_t reservation_bytes = 0;
 };
 
 // The page allocator contract (docs/SPEC.md, section A). Mutating calls need

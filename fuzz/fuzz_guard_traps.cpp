@@ -1,0 +1,197 @@
+// Traps (section T) under a fuzzer-chosen sequence: a few MmapPageAllocator
+// memories (some with reservation_bytes = 4 GiB and a 4 GiB guard) are
+// allocated, grown and deallocated, interleaved with loads and stores of
+// every width at offsets inside their reservation plus guard, each inside
+// catch_traps. The model: an access traps iff one of its bytes is at or past
+// the committed end, and the trap reports the first such byte. After every
+// step the registry of live reservations must describe exactly the live
+// memories: a deallocated memory's range is never found (unless another
+// live memory now owns those addresses). The process must never die: a
+// fault the handler does not take as a trap goes to libFuzzer's handler and
+// is a finding.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+
+#include "check.hpp"
+#include "trap/fault_registry.hpp"
+#include "wrt/platform/mmap_page_allocator.hpp"
+#include "wrt/platform/trap.hpp"
+
+using namespace wrt::platform;
+
+namespace {
+
+constexpr std::size_t k4GiB = std::size_t{1} << 32;
+constexpr std::size_t kOsPage = 4096;
+constexpr std::uint32_t kMaxPages = 8;
+
+// What the model knows about one memory slot.
+struct Slot {
+  std::optional<MmapPageAllocator> allocator;
+  std::uint32_t maximum_pages = 0;
+  std::uint32_t committed_pages = 0;
+  std::size_t reserved_bytes = 0;
+  std::size_t guarded_bytes = 0;   // reservation plus the rounded guard
+  std::uintptr_t former_base = 0;  // after deallocate: where it was
+};
+
+std::size_t round_up(std::size_t value, std::size_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+void allocate(FuzzedDataProvider& in, Slot& slot) {
+  if (slot.allocator && slot.allocator->is_allocated()) return;
+  const bool huge = in.ConsumeBool();
+  PageAllocatorConfig config;
+  config.maximum_pages = kMaxPages;
+  config.guard_bytes = huge ? k4GiB : in.ConsumeIntegralInRange<std::size_t>(0, 3 * kOsPage);
+  config.reservation_bytes =
+      huge ? k4GiB : in.ConsumeIntegralInRange<std::size_t>(0, 4 * kWasmPageSize);
+  const auto maximum = in.ConsumeIntegralInRange<std::uint32_t>(0, kMaxPages);
+  const auto initial = in.ConsumeIntegralInRange<std::uint32_t>(0, maximum);
+  slot.allocator.emplace(config);
+  auto m = slot.allocator->allocate(initial, maximum);
+  FUZZ_CHECK(m.has_value());
+  slot.maximum_pages = maximum;
+  slot.committed_pages = initial;
+  slot.reserved_bytes = std::max(std::size_t{maximum} * kWasmPageSize,
+                                 round_up(config.reservation_bytes, kWasmPageSize));
+  slot.guarded_bytes = slot.reserved_bytes + round_up(config.guard_bytes, kOsPage);
+  FUZZ_CHECK(slot.allocator->reserved_bytes() == slot.reserved_bytes);
+}
+
+void grow(FuzzedDataProvider& in, Slot& slot) {
+  if (!slot.allocator || !slot.allocator->is_allocated()) return;
+  const auto delta = in.ConsumeIntegralInRange<std::uint32_t>(0, 3);
+  const bool fits = slot.committed_pages + delta <= slot.maximum_pages;
+  FUZZ_CHECK(slot.allocator->grow(slot.committed_pages, delta).has_value() == fits);
+  if (fits) slot.committed_pages += delta;
+}
+
+void deallocate(Slot& slot) {
+  if (!slot.allocator || !slot.allocator->is_allocated()) return;
+  slot.former_base = reinterpret_cast<std::uintptr_t>(slot.allocator->base());
+  FUZZ_CHECK(slot.allocator->deallocate(slot.allocator->base(), slot.allocator->committed_bytes()));
+}
+
+template <typename Word>
+void access_as(std::byte* p, bool is_store) {
+  auto* word = reinterpret_cast<volatile Word*>(p);
+  if (is_store) {
+    *word = static_cast<Word>(0xa5a5a5a5a5a5a5a5u);
+  } else {
+    (void)*word;
+  }
+}
+
+void access(std::byte* p, std::size_t width, bool is_store) {
+  switch (width) {
+    case 1:
+      return access_as<std::uint8_t>(p, is_store);
+    case 2:
+      return access_as<std::uint16_t>(p, is_store);
+    case 4:
+      return access_as<std::uint32_t>(p, is_store);
+    default:
+      return access_as<std::uint64_t>(p, is_store);
+  }
+}
+
+// An offset where the interesting things are: around the committed end, the
+// maximum, the reservation end, the guard end, or anywhere.
+std::size_t pick_offset(FuzzedDataProvider& in, const Slot& slot, std::size_t width) {
+  const std::size_t last = slot.guarded_bytes - width;  // the access stays inside
+  const std::size_t committed = std::size_t{slot.committed_pages} * kWasmPageSize;
+  const std::size_t anchors[] = {committed, std::size_t{slot.maximum_pages} * kWasmPageSize,
+                                 slot.reserved_bytes, last};
+  const auto delta = in.ConsumeIntegralInRange<std::size_t>(0, 16);
+  std::size_t offset = 0;
+  switch (in.ConsumeIntegralInRange<int>(0, 4)) {
+    case 4:
+      offset = in.ConsumeIntegralInRange<std::size_t>(0, last);
+      break;
+    default: {
+      const std::size_t anchor = anchors[in.ConsumeIntegralInRange<std::size_t>(0, 3)];
+      offset = in.ConsumeBool() ? anchor + delta : (anchor >= delta ? anchor - delta : 0);
+    }
+  }
+  return std::min(offset, last);
+}
+
+void access_step(FuzzedDataProvider& in, Slot& slot) {
+  if (!slot.allocator || !slot.allocator->is_allocated() || slot.guarded_bytes < 8) return;
+  constexpr std::size_t kWidths[] = {1, 2, 4, 8};
+  const std::size_t width = kWidths[in.ConsumeIntegralInRange<std::size_t>(0, 3)];
+  const std::size_t offset = pick_offset(in, slot, width);
+  const bool is_store = in.ConsumeBool();
+  std::byte* const base = slot.allocator->base();
+  const auto trap = catch_traps([&] { access(base + offset, width, is_store); });
+  const std::size_t committed = std::size_t{slot.committed_pages} * kWasmPageSize;
+  if (offset + width <= committed) {
+    FUZZ_CHECK(!trap.has_value());
+  } else {
+    FUZZ_CHECK(trap.has_value());
+    FUZZ_CHECK(trap->kind == TrapKind::MemoryOutOfBounds);
+    FUZZ_CHECK(trap->address == base + std::max(offset, committed));
+  }
+}
+
+// The registry holds exactly the live memories, with their current extent.
+void check_registry(const std::array<Slot, 3>& slots) {
+  for (const Slot& slot : slots) {
+    if (slot.allocator && slot.allocator->is_allocated() && slot.guarded_bytes == 0) {
+      // An empty memory with no guard owns no address: nothing to find.
+      FUZZ_CHECK(!trap::find_live(reinterpret_cast<std::uintptr_t>(slot.allocator->base())));
+    } else if (slot.allocator && slot.allocator->is_allocated()) {
+      const auto base = reinterpret_cast<std::uintptr_t>(slot.allocator->base());
+      const auto view = trap::find_live(base);
+      FUZZ_CHECK(view.has_value());
+      FUZZ_CHECK(view->begin == base);
+      FUZZ_CHECK(view->committed_end == base + std::size_t{slot.committed_pages} * kWasmPageSize);
+      FUZZ_CHECK(view->end == base + slot.guarded_bytes);
+    } else if (slot.former_base != 0) {
+      const auto view = trap::find_live(slot.former_base);
+      if (!view) continue;
+      // Only another live memory that reused the addresses may be found there.
+      bool owned = false;
+      for (const Slot& other : slots)
+        owned |= other.allocator && other.allocator->is_allocated() &&
+                 reinterpret_cast<std::uintptr_t>(other.allocator->base()) == view->begin;
+      FUZZ_CHECK(owned);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static const bool installed = install_trap_handler().has_value();
+  FUZZ_CHECK(installed);
+  FuzzedDataProvider in(data, size);
+  std::array<Slot, 3> slots;
+  while (in.remaining_bytes() > 0) {
+    Slot& slot = slots[in.ConsumeIntegralInRange<std::size_t>(0, slots.size() - 1)];
+    switch (in.ConsumeIntegralInRange<int>(0, 5)) {
+      case 0:
+        allocate(in, slot);
+        break;
+      case 1:
+        grow(in, slot);
+        break;
+      case 2:
+        deallocate(slot);
+        break;
+      default:
+        access_step(in, slot);
+        break;
+    }
+    check_registry(slots);
+  }
+  return 0;
+}

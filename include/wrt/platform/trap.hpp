@@ -1,0 +1,67 @@
+// Traps: an access to an inaccessible byte of a live MmapPageAllocator
+// reservation (not committed, or in its guard) becomes a recoverable
+// WebAssembly trap instead of a crash, so a runtime may drop bounds checks.
+//
+//   if (auto installed = wrt::platform::install_trap_handler(); !installed) ...
+//   auto trap = wrt::platform::catch_traps([&] { run_guest(memory_base); });
+//   if (trap) report(trap->kind, trap->address);   // MemoryOutOfBounds
+//
+// Rules for the body (docs/SPEC.md section T, docs/SAFETY.md "Traps"):
+// - On a trap the body's frames are abandoned (no destructor runs in them):
+//   no object with a non-trivial destructor, no held lock, no half-updated
+//   shared state may be live in the body's frames at an access that can trap.
+// - Exceptions must not leave the body (std::terminate).
+// - Only faults inside a live reservation's inaccessible bytes become traps;
+//   every other fault goes to the handler that was installed before ours.
+#pragma once
+
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+#include "wrt/platform/error.hpp"
+
+namespace wrt::platform {
+
+enum class TrapKind { MemoryOutOfBounds, HandlerNotInstalled };
+
+struct Trap {
+  TrapKind kind;
+  // The faulting address for MemoryOutOfBounds (the first inaccessible byte
+  // the access touched, as the OS reports it); nullptr for HandlerNotInstalled.
+  const void* address;
+};
+
+// Installs the process-wide fault handler (SIGSEGV and SIGBUS on POSIX),
+// remembering the actions installed before it, to which it passes every
+// fault that is not a trap. Idempotent and thread-safe: the first successful
+// call installs, later calls return success and change nothing. On failure
+// (SystemError, with the OS errno) nothing is installed and a later call may
+// try again. Install it after any other handler for these signals (a
+// sanitizer, a crash reporter); one installed later must chain to ours.
+Result<void> install_trap_handler() noexcept;
+
+namespace detail {
+// Runs body(context) on this thread with traps enabled; see catch_traps.
+std::optional<Trap> run_catching(void (*body)(void*), void* context) noexcept;
+}  // namespace detail
+
+// Runs `body` on the calling thread. Returns std::nullopt when it returns
+// normally, Trap{MemoryOutOfBounds, address} when an access in it (or in
+// anything it calls) faulted on an inaccessible byte of a live reservation,
+// and Trap{HandlerNotInstalled, nullptr}, without running the body, when
+// install_trap_handler() has not succeeded. Nested calls report to the
+// innermost. The thread can trap again any number of times.
+template <std::invocable F>
+std::optional<Trap> catch_traps(F&& body) {
+  using Body = std::remove_reference_t<F>;
+  // noexcept: an exception leaving the body terminates instead of unwinding
+  // through the library's frames with the trap target still registered.
+  auto thunk = [](void* context) noexcept { std::invoke(*static_cast<Body*>(context)); };
+  return detail::run_catching(thunk,
+                              const_cast<void*>(static_cast<const void*>(std::addressof(body))));
+}
+
+}  // namespace wrt::platform

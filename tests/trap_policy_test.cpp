@@ -1,0 +1,170 @@
+// The platform-free half of traps, tested directly: the decision "is this
+// fault ours" (trap/fault_policy.hpp) and the registry of live reservations
+// (trap/fault_registry.hpp), plus T5's reservation_bytes on both backends.
+// No signal is raised here.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "trap/fault_policy.hpp"
+#include "trap/fault_registry.hpp"
+#include "trap_test_support.hpp"
+#include "wrt/platform.hpp"
+
+namespace wrt::platform::trap_test {
+namespace {
+
+using trap::classify_fault;
+using trap::FaultFacts;
+using trap::FaultVerdict;
+using trap::ReservationView;
+
+constexpr ReservationView kView{0x10000, 0x30000, 0x50000};
+
+FaultFacts facts(std::uintptr_t address, std::optional<ReservationView> view = kView) {
+  return {address, true, true, view, false};
+}
+
+TEST(TrapPolicy, T1_FaultAtOrPastTheCommittedEndOfALiveReservationIsATrap) {
+  EXPECT_EQ(classify_fault(facts(0x30000)), FaultVerdict::Trap);
+  EXPECT_EQ(classify_fault(facts(0x4ffff)), FaultVerdict::Trap);
+  EXPECT_EQ(classify_fault(facts(0x3abcd)), FaultVerdict::Trap);
+}
+
+TEST(TrapPolicy, T2_FaultBelowTheCommittedEndIsRetriedOnceThenForeign) {
+  EXPECT_EQ(classify_fault(facts(0x2ffff)), FaultVerdict::Retry);
+  auto again = facts(0x2ffff);
+  again.already_retried_here = true;
+  EXPECT_EQ(classify_fault(again), FaultVerdict::Foreign);
+  // Retrying elsewhere does not make a trap foreign.
+  auto trap = facts(0x30000);
+  trap.already_retried_here = true;
+  EXPECT_EQ(classify_fault(trap), FaultVerdict::Trap);
+}
+
+TEST(TrapPolicy, T3_EverythingElseIsForeign) {
+  EXPECT_EQ(classify_fault(facts(0x30000, std::nullopt)), FaultVerdict::Foreign);
+  auto outside = facts(0x30000);
+  outside.inside_catch = false;
+  EXPECT_EQ(classify_fault(outside), FaultVerdict::Foreign);
+  auto sent = facts(0x30000);
+  sent.raised_by_access = false;
+  EXPECT_EQ(classify_fault(sent), FaultVerdict::Foreign);
+}
+
+// The registry is process-global: each test publishes ranges no real memory
+// can have (the top of the address space) and gives its slots back.
+constexpr std::uintptr_t kFake = UINTPTR_MAX - (std::uintptr_t{1} << 24);
+
+TEST(TrapRegistry, T1_PublishedRangeIsFoundUntilRetracted) {
+  const auto slot = trap::claim_slot();
+  ASSERT_TRUE(slot);
+  EXPECT_EQ(trap::find_live(kFake), std::nullopt);  // claimed is not live
+  trap::publish(*slot, {kFake, kFake + 0x10000, kFake + 0x40000});
+  auto found = trap::find_live(kFake + 0x3ffff);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->begin, kFake);
+  EXPECT_EQ(found->committed_end, kFake + 0x10000);
+  EXPECT_EQ(found->end, kFake + 0x40000);
+  EXPECT_EQ(trap::find_live(kFake + 0x40000), std::nullopt);
+  EXPECT_EQ(trap::find_live(kFake - 1), std::nullopt);
+  trap::publish_committed_end(*slot, kFake + 0x20000);
+  EXPECT_EQ(trap::find_live(kFake)->committed_end, kFake + 0x20000);
+  trap::retract(*slot);
+  EXPECT_EQ(trap::find_live(kFake), std::nullopt);
+  trap::release_slot(*slot);
+}
+
+TEST(TrapRegistry, T3_ReusedRangeIsReportedOnlyAfterTheNewOwnerPublishes) {
+  const auto first = trap::claim_slot();
+  ASSERT_TRUE(first);
+  trap::publish(*first, {kFake, kFake + 0x10000, kFake + 0x40000});
+  trap::retract(*first);
+  trap::release_slot(*first);
+  // A new owner of the same addresses, maybe in the same slot.
+  const auto second = trap::claim_slot();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(trap::find_live(kFake + 0x20000), std::nullopt);
+  trap::publish(*second, {kFake, kFake + 0x30000, kFake + 0x40000});
+  EXPECT_EQ(trap::find_live(kFake + 0x20000)->committed_end, kFake + 0x30000);
+  trap::retract(*second);
+  trap::release_slot(*second);
+}
+
+TEST(TrapRegistry, T6_FullRegistryFailsAllocateAndChangesNothing) {
+  std::vector<std::uint32_t> taken;
+  while (auto slot = trap::claim_slot()) taken.push_back(*slot);
+  EXPECT_GT(taken.size(), 0u);
+  MmapPageAllocator a;
+  auto m = a.allocate(1, 1);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code(), ErrorCode::CapacityExceeded);
+  EXPECT_FALSE(a.is_allocated());
+  EXPECT_EQ(a.reserved_bytes(), 0u);
+  for (auto slot : taken) trap::release_slot(slot);
+  EXPECT_TRUE(a.allocate(1, 1));
+}
+
+TEST(TrapRegistry, T1_LiveMemoryIsRegisteredWithItsGuardAndDeallocatedIsNot) {
+  MmapPageAllocator a({.guard_bytes = 3 * kPage});
+  ASSERT_TRUE(a.allocate(1, 2));
+  const auto base = reinterpret_cast<std::uintptr_t>(a.base());
+  auto found = trap::find_live(base + 5 * kPage - 1);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->begin, base);
+  EXPECT_EQ(found->committed_end, base + kPage);
+  EXPECT_EQ(found->end, base + 5 * kPage);
+  ASSERT_TRUE(a.grow(1, 1));
+  EXPECT_EQ(trap::find_live(base)->committed_end, base + 2 * kPage);
+  ASSERT_TRUE(a.deallocate(a.base(), 2 * kPage));
+  EXPECT_EQ(trap::find_live(base), std::nullopt);
+}
+
+TEST(TrapRegistry, T1_DestroyedMemoryIsNotRegistered) {
+  std::uintptr_t base = 0;
+  {
+    MmapPageAllocator a;
+    ASSERT_TRUE(a.allocate(0, 1));
+    base = reinterpret_cast<std::uintptr_t>(a.base());
+    EXPECT_TRUE(trap::find_live(base));
+  }
+  EXPECT_EQ(trap::find_live(base), std::nullopt);
+}
+
+TEST(ReservationBytes, T5_ReservationIsAtLeastReservationBytesRoundedToWasmPages) {
+  MmapPageAllocator a({.reservation_bytes = 3 * kPage + 1});
+  ASSERT_TRUE(a.allocate(1, 2));
+  EXPECT_EQ(a.reserved_bytes(), 4 * kPage);
+  auto past = a.grow(1, 2);  // the maximum still limits growth
+  ASSERT_FALSE(past);
+  EXPECT_EQ(past.error().code(), ErrorCode::CapacityExceeded);
+  MmapPageAllocator b({.reservation_bytes = kPage});
+  ASSERT_TRUE(b.allocate(1, 8));
+  EXPECT_EQ(b.reserved_bytes(), 8 * kPage);  // the larger of the two
+}
+
+TEST(ReservationBytes, T5_ReservationThatOverflowsIsCapacityExceededBeforeAnyOsCall) {
+  MmapPageAllocator a({.reservation_bytes = SIZE_MAX});
+  auto m = a.allocate(1, 1);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code(), ErrorCode::CapacityExceeded);
+  MmapPageAllocator b({.guard_bytes = kPage, .reservation_bytes = SIZE_MAX - kPage});
+  auto n = b.allocate(1, 1);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code(), ErrorCode::CapacityExceeded);
+  EXPECT_FALSE(b.is_allocated());
+}
+
+TEST(ReservationBytes, T5_StaticPageAllocatorIgnoresIt) {
+  alignas(kWasmPageSize) static std::byte buffer[2 * kWasmPageSize];
+  auto a = StaticPageAllocator::create(buffer, {.maximum_pages = 2, .reservation_bytes = k4GiB});
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->allocate(1, 2));
+  EXPECT_EQ(a->reserved_bytes(), 2 * kPage);
+}
+
+}  // namespace
+}  // namespace wrt::platform::trap_test
