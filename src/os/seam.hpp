@@ -12,8 +12,21 @@
 
 namespace wrt::platform::prim {
 
-enum class OsCall : unsigned { Mmap, Mprotect, Munmap, FutexWait, FutexWake };
-inline constexpr std::size_t kOsCallCount = 5;
+enum class OsCall : unsigned {
+  Mmap,
+  Mprotect,
+  Munmap,
+  FutexWait,
+  FutexWake,
+  // Memory pool (os_pool.hpp): madvise, mmap with MAP_FIXED over a slot,
+  // and the three calls that fill an image's memory file.
+  Madvise,
+  MapFixed,
+  MemfdCreate,
+  Ftruncate,
+  Pwrite,
+};
+inline constexpr std::size_t kOsCallCount = 10;
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 // Counts `call`; returns the errno to fail it with, or 0 to make the real call.
