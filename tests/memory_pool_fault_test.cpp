@@ -63,6 +63,35 @@ TEST_F(PoolFaults, M5_ReservationFailureInCreateLeavesNothing) {
   }
 }
 
+TEST_F(PoolFaults, M5_HeaderCommitFailureInCreateReleasesTheReservation) {
+  fault::fail(OsCall::Mprotect, ENOMEM);
+  EXPECT_TRUE(fails_with(MemoryPool::create({2, 1}), ErrorCode::OutOfMemory, ENOMEM));
+  EXPECT_EQ(fault::calls(OsCall::Mmap), 1u);
+  EXPECT_EQ(fault::calls(OsCall::Munmap), 1u);
+}
+
+// The image's state page, and its copy when there is no memfd, come from the
+// OS: every failure releases what was mapped.
+TEST_F(PoolFaults, M5_ImageStateFailuresLeaveNothing) {
+  const auto bytes = image_bytes(100);
+  struct Case {
+    OsCall call;
+    std::uint32_t skip;
+    bool without_memfd;
+  };
+  for (const Case c : {Case{OsCall::Mmap, 0, false}, Case{OsCall::Mprotect, 0, false},
+                       Case{OsCall::Mmap, 1, true}, Case{OsCall::Mprotect, 1, true}}) {
+    fault::reset();
+    if (c.without_memfd) fault::fail(OsCall::MemfdCreate, ENOSYS);
+    fault::fail(c.call, ENOMEM, c.skip);
+    EXPECT_TRUE(fails_with(MemoryImage::create(bytes, 0), ErrorCode::OutOfMemory, ENOMEM));
+    // Every mmap that succeeded was undone (a failed one mapped nothing).
+    const std::uint64_t mapped = fault::calls(OsCall::Mmap) - (c.call == OsCall::Mmap ? 1 : 0);
+    EXPECT_EQ(fault::calls(OsCall::Munmap), mapped);
+    EXPECT_GE(mapped, c.skip);
+  }
+}
+
 TEST_F(PoolFaults, M5_ImageFileFailuresCloseTheFile) {
   const auto bytes = image_bytes(3 * 4096);
   for (const OsCall call : {OsCall::MemfdCreate, OsCall::Ftruncate, OsCall::Pwrite}) {

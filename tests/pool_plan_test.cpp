@@ -16,26 +16,34 @@ namespace {
 constexpr std::size_t kOsPage = 4096;
 constexpr std::size_t kPage = kWasmPageSize;
 constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
+constexpr std::size_t kState = 200;  // bytes of pool state before the free list
 
 TEST(PoolPlan, M1_EverySlotHoldsItsMemoryAndItsOwnGuard) {
-  const auto layout = plan_pool({4, 3, 5000, 0}, kOsPage);
+  const auto layout = plan_pool({4, 3, 5000, 0}, kOsPage, kState);
   ASSERT_TRUE(layout.has_value());
   EXPECT_EQ(layout->memory_bytes, 3 * kPage);
   // 3 pages + 8192 guard bytes, rounded up to a whole WebAssembly page.
   EXPECT_EQ(layout->slot_stride, 4 * kPage);
   EXPECT_EQ(layout->guard_bytes, kPage);
-  EXPECT_EQ(layout->reservation_bytes, 4 * 4 * kPage + kPage);
+  EXPECT_EQ(layout->header_bytes, kOsPage);
+  EXPECT_EQ(layout->reservation_bytes, kOsPage + 4 * 4 * kPage + kPage);
+}
+
+TEST(PoolPlan, M1_TheHeaderHoldsTheStateAndFourBytesPerSlot) {
+  EXPECT_EQ(plan_pool({1000, 1, 0, 0}, kOsPage, kState)->header_bytes, 2 * kOsPage);
+  EXPECT_EQ(plan_pool({974, 1, 0, 0}, kOsPage, kState)->header_bytes, kOsPage);
+  EXPECT_EQ(plan_pool({975, 1, 0, 0}, kOsPage, kState)->header_bytes, 2 * kOsPage);
 }
 
 TEST(PoolPlan, M1_SlotsWithoutPagesOrGuardAreStillOnePageApart) {
-  const auto layout = plan_pool({3, 0, 0, 0}, kOsPage);
+  const auto layout = plan_pool({3, 0, 0, 0}, kOsPage, kState);
   ASSERT_TRUE(layout.has_value());
   EXPECT_EQ(layout->slot_stride, kPage);
-  EXPECT_EQ(layout->reservation_bytes, 4 * kPage);
+  EXPECT_EQ(layout->reservation_bytes, kOsPage + 4 * kPage);
 }
 
 TEST(PoolPlan, M1_ZeroSlotsIsInvalidArgument) {
-  const auto layout = plan_pool({0, 1, 0, 0}, kOsPage);
+  const auto layout = plan_pool({0, 1, 0, 0}, kOsPage, kState);
   ASSERT_FALSE(layout.has_value());
   EXPECT_EQ(layout.error().code(), ErrorCode::InvalidArgument);
 }
@@ -45,22 +53,22 @@ TEST(PoolPlan, M1_AReservationThatOverflowsIsCapacityExceeded) {
        {PoolConfig{2, 1, kSizeMax, 0}, PoolConfig{2, 1, kSizeMax - kPage, 0},
         PoolConfig{UINT32_MAX, 65536, kSizeMax / 2, 0},
         PoolConfig{UINT32_MAX, 65536, std::size_t{1} << 32, 0}}) {
-    const auto layout = plan_pool(config, kOsPage);
+    const auto layout = plan_pool(config, kOsPage, kState);
     ASSERT_FALSE(layout.has_value()) << config.slots << " slots, guard " << config.guard_bytes;
     EXPECT_EQ(layout.error().code(), ErrorCode::CapacityExceeded);
   }
 }
 
 TEST(PoolPlan, M1_OsPagesLargerThanAWasmPageAreUnsupported) {
-  const auto layout = plan_pool({1, 1, 0, 0}, 2 * kPage);
+  const auto layout = plan_pool({1, 1, 0, 0}, 2 * kPage, kState);
   ASSERT_FALSE(layout.has_value());
   EXPECT_EQ(layout.error().code(), ErrorCode::Unsupported);
 }
 
 TEST(PoolPlan, M3_KeepResidentIsRoundedDownToTheOsPageAndCappedAtTheMemory) {
-  EXPECT_EQ(plan_pool({1, 2, 0, 10000}, kOsPage)->keep_resident_bytes, 8192u);
-  EXPECT_EQ(plan_pool({1, 2, 0, 4095}, kOsPage)->keep_resident_bytes, 0u);
-  EXPECT_EQ(plan_pool({1, 2, 0, kSizeMax}, kOsPage)->keep_resident_bytes, 2 * kPage);
+  EXPECT_EQ(plan_pool({1, 2, 0, 10000}, kOsPage, kState)->keep_resident_bytes, 8192u);
+  EXPECT_EQ(plan_pool({1, 2, 0, 4095}, kOsPage, kState)->keep_resident_bytes, 0u);
+  EXPECT_EQ(plan_pool({1, 2, 0, kSizeMax}, kOsPage, kState)->keep_resident_bytes, 2 * kPage);
 }
 
 TEST(PoolPlan, M4_AnUnalignedImageMapsTheWholeOsPagesAroundIt) {

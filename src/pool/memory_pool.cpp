@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <new>
+#include <new>  // placement new into OS pages
 #include <utility>
 
 #include "allocator/page_policy.hpp"
@@ -16,7 +16,8 @@ namespace wrt::platform {
 namespace detail {
 
 // What a MemoryPool and every allocator acquired from it share; freed with
-// the last of them (reference count).
+// the last of them (reference count). It lives in the first page(s) of the
+// pool's own reservation, followed by the free list's storage.
 struct PoolState {
   std::atomic<std::uint32_t> references{1};
   PoolConfig config;
@@ -24,7 +25,6 @@ struct PoolState {
   std::byte* mapping = nullptr;  // the one reservation, as mmap returned it
   std::byte* first_slot = nullptr;
   std::mutex mutex;  // guards free_list and retired
-  std::uint32_t* free_storage = nullptr;
   FreeList free_list{nullptr, 0};
   std::uint32_t retired = 0;
 
@@ -33,13 +33,33 @@ struct PoolState {
   }
 };
 
-// What a MemoryImage and every allocator acquired with it share.
+// What a MemoryImage and every allocator acquired with it share. It lives in
+// an OS page of its own (no heap); the copy too, when there is one.
 struct ImageState {
   std::atomic<std::uint32_t> references{1};
   ImageLayout layout;
   int fd = -1;                // the memory file, when mapped copy-on-write
   std::byte* copy = nullptr;  // the bytes, when copied (no memfd)
+  std::size_t copy_block_bytes = 0;
 };
+
+// Accessible memory straight from the OS, for the shared states: the pool
+// never uses the heap, and each failure comes through the seam.
+Result<std::byte*> map_block(std::size_t bytes) noexcept {
+  const auto block = prim::reserve(bytes);
+  if (!block) return block;
+  if (auto committed = prim::commit(*block, bytes); !committed) {
+    (void)prim::release(*block, bytes);
+    return tl::unexpected(committed.error());
+  }
+  return block;
+}
+
+// Whole OS pages for `bytes`; never overflows for the sizes used here (a
+// state, or an image's bytes, which plan_image() bounded).
+std::size_t block_bytes(std::size_t bytes) noexcept {
+  return *round_up(bytes, prim::os_page_size());
+}
 
 namespace {
 
@@ -49,17 +69,19 @@ State* retain(State* state) noexcept {
   return state;
 }
 
+// Nothing to report to on a failed munmap: it only leaks address space.
 void destroy(PoolState* pool) noexcept {
-  // Nothing to report to; a failed munmap only leaks address space.
-  (void)prim::release(pool->mapping, pool->layout.reservation_bytes);
-  delete[] pool->free_storage;
-  delete pool;
+  std::byte* const mapping = pool->mapping;
+  const std::size_t bytes = pool->layout.reservation_bytes;
+  pool->~PoolState();
+  (void)prim::release(mapping, bytes);
 }
 
 void destroy(ImageState* image) noexcept {
   if (image->fd >= 0) prim::close_file(image->fd);
-  delete[] image->copy;
-  delete image;
+  if (image->copy != nullptr) (void)prim::release(image->copy, image->copy_block_bytes);
+  image->~ImageState();
+  (void)prim::release(reinterpret_cast<std::byte*>(image), block_bytes(sizeof(ImageState)));
 }
 
 template <typename State>
@@ -96,9 +118,9 @@ using detail::PoolState;
 Result<MemoryImage> MemoryImage::create(std::span<const std::byte> bytes, std::uint64_t offset) {
   const auto layout = detail::plan_image(offset, bytes.size(), prim::os_page_size());
   if (!layout) return tl::unexpected(layout.error());
-  auto* state = new (std::nothrow) ImageState;
-  if (state == nullptr)
-    return tl::unexpected(Error(ErrorCode::OutOfMemory, "MemoryImage::create: out of memory"));
+  const auto block = detail::map_block(detail::block_bytes(sizeof(ImageState)));
+  if (!block) return tl::unexpected(block.error());
+  auto* state = new (*block) ImageState;
   state->layout = *layout;
   MemoryImage image(state);  // frees the state on every return below
   if (bytes.empty()) return image;
@@ -109,10 +131,12 @@ Result<MemoryImage> MemoryImage::create(std::span<const std::byte> bytes, std::u
   }
   // No memfd on this system: fall back to copying the bytes on allocate().
   if (fd.error().os_errno() != ENOSYS) return tl::unexpected(fd.error());
-  state->copy = new (std::nothrow) std::byte[bytes.size()];
-  if (state->copy == nullptr)
-    return tl::unexpected(Error(ErrorCode::OutOfMemory, "MemoryImage::create: out of memory"));
-  std::memcpy(state->copy, bytes.data(), bytes.size());
+  const std::size_t copy_bytes = detail::block_bytes(bytes.size());
+  const auto copy = detail::map_block(copy_bytes);
+  if (!copy) return tl::unexpected(copy.error());
+  std::memcpy(*copy, bytes.data(), bytes.size());
+  state->copy = *copy;
+  state->copy_block_bytes = copy_bytes;
   return image;
 }
 
@@ -140,28 +164,24 @@ bool MemoryImage::copy_on_write() const noexcept { return state_ != nullptr && s
 // --- MemoryPool --------------------------------------------------------------
 
 Result<MemoryPool> MemoryPool::create(PoolConfig config) {
-  const auto layout = detail::plan_pool(config, prim::os_page_size());
+  const auto layout = detail::plan_pool(config, prim::os_page_size(), sizeof(PoolState));
   if (!layout) return tl::unexpected(layout.error());
-  auto* state = new (std::nothrow) PoolState;
-  auto* storage = new (std::nothrow) std::uint32_t[config.slots];
-  if (state == nullptr || storage == nullptr) {
-    delete state;
-    delete[] storage;
-    return tl::unexpected(Error(ErrorCode::OutOfMemory, "MemoryPool::create: out of memory"));
-  }
   const auto mapping = prim::reserve(layout->reservation_bytes);
-  if (!mapping) {
-    delete state;
-    delete[] storage;
-    return tl::unexpected(mapping.error());
+  if (!mapping) return tl::unexpected(mapping.error());
+  if (auto header = prim::commit(*mapping, layout->header_bytes); !header) {
+    (void)prim::release(*mapping, layout->reservation_bytes);
+    return tl::unexpected(header.error());
   }
+  auto* state = new (*mapping) PoolState;
   state->config = config;
   state->layout = *layout;
   state->mapping = *mapping;
-  const auto address = reinterpret_cast<std::uintptr_t>(*mapping);
-  state->first_slot = *mapping + ((kWasmPageSize - address % kWasmPageSize) % kWasmPageSize);
-  state->free_storage = storage;
-  state->free_list = detail::FreeList(storage, config.slots);
+  const auto slots_from = reinterpret_cast<std::uintptr_t>(*mapping + layout->header_bytes);
+  state->first_slot = *mapping + layout->header_bytes +
+                      ((kWasmPageSize - slots_from % kWasmPageSize) % kWasmPageSize);
+  static_assert(sizeof(PoolState) % alignof(std::uint32_t) == 0);
+  state->free_list = detail::FreeList(
+      reinterpret_cast<std::uint32_t*>(*mapping + sizeof(PoolState)), config.slots);
   // Pushed last to first so that acquire() hands out slot 0 first.
   for (std::uint32_t slot = config.slots; slot > 0; --slot) state->free_list.push(slot - 1);
   return MemoryPool(state);

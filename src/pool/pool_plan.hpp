@@ -25,18 +25,24 @@ struct ByteRange {
   friend constexpr bool operator==(const ByteRange&, const ByteRange&) = default;
 };
 
-// Where slot i lives: at slot_stride * i from the first slot (aligned to
-// kWasmPageSize); its memory is memory_bytes long, then at least
-// guard_bytes inaccessible bytes up to the next slot.
+// The one reservation: first header_bytes for the pool's own bookkeeping
+// (its state and free list, so that the pool needs no heap), then the slots
+// from the next kWasmPageSize boundary. Slot i lives at slot_stride * i from
+// the first slot; its memory is memory_bytes long, then at least guard_bytes
+// inaccessible bytes up to the next slot.
 struct PoolLayout {
+  std::size_t header_bytes;
   std::size_t memory_bytes;
   std::size_t guard_bytes;
   std::size_t slot_stride;
   std::size_t keep_resident_bytes;
-  std::size_t reservation_bytes;  // all slots plus kWasmPageSize of alignment slack
+  std::size_t reservation_bytes;  // header, all slots, kWasmPageSize of alignment slack
 };
 
-constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_page) noexcept {
+// `state_bytes`: the pool's state; the header adds 4 bytes per slot for the
+// free list and rounds up to the OS page.
+constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_page,
+                                       std::size_t state_bytes) noexcept {
   if (config.slots == 0)
     return tl::unexpected(Error(ErrorCode::InvalidArgument, "MemoryPool::create: slots is 0"));
   if (os_page > kWasmPageSize)
@@ -47,9 +53,15 @@ constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_
   const auto with_guard = memory && guard ? checked_add(*memory, *guard) : std::nullopt;
   const auto stride = with_guard ? round_up(*with_guard, kWasmPageSize) : std::nullopt;
   std::size_t all_slots = 0;
-  const bool fits = stride && !__builtin_mul_overflow(std::max(*stride, kWasmPageSize),
-                                                      std::size_t{config.slots}, &all_slots);
-  const auto reservation = fits ? checked_add(all_slots, kWasmPageSize) : std::nullopt;
+  std::size_t free_list = 0;
+  const bool fits = stride &&
+                    !__builtin_mul_overflow(std::max(*stride, kWasmPageSize),
+                                            std::size_t{config.slots}, &all_slots) &&
+                    !__builtin_mul_overflow(sizeof(std::uint32_t), config.slots, &free_list);
+  const auto header = fits ? round_up(state_bytes + free_list, os_page) : std::nullopt;
+  const auto slots_and_slack = fits ? checked_add(all_slots, kWasmPageSize) : std::nullopt;
+  const auto reservation =
+      header && slots_and_slack ? checked_add(*header, *slots_and_slack) : std::nullopt;
   if (!reservation)
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "MemoryPool::create: the reservation overflows size_t"));
@@ -57,7 +69,7 @@ constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_
   // WebAssembly page apart.
   const std::size_t slot_stride = std::max(*stride, kWasmPageSize);
   const std::size_t keep = std::min(config.keep_resident_bytes, *memory) & ~(os_page - 1);
-  return PoolLayout{*memory, slot_stride - *memory, slot_stride, keep, *reservation};
+  return PoolLayout{*header, *memory, slot_stride - *memory, slot_stride, keep, *reservation};
 }
 
 // Where an image's bytes go in a memory and which OS pages hold them: the
