@@ -29,10 +29,14 @@ TEST(PoolPlan, M1_EverySlotHoldsItsMemoryAndItsOwnGuard) {
   EXPECT_EQ(layout->reservation_bytes, kOsPage + 4 * 4 * kPage + kPage);
 }
 
-TEST(PoolPlan, M1_TheHeaderHoldsTheStateAndFourBytesPerSlot) {
-  EXPECT_EQ(plan_pool({1000, 1, 0, 0}, kOsPage, kState)->header_bytes, 2 * kOsPage);
-  EXPECT_EQ(plan_pool({974, 1, 0, 0}, kOsPage, kState)->header_bytes, kOsPage);
-  EXPECT_EQ(plan_pool({975, 1, 0, 0}, kOsPage, kState)->header_bytes, 2 * kOsPage);
+TEST(PoolPlan, M1_TheHeaderHoldsTheStateAndTwelveBytesPerSlot) {
+  static_assert(kHeaderBytesPerSlot == 12 || sizeof(std::size_t) != 8);
+  const std::size_t fit = (kOsPage - kState) / kHeaderBytesPerSlot;
+  EXPECT_EQ(plan_pool({static_cast<std::uint32_t>(fit), 1, 0, 0}, kOsPage, kState)->header_bytes,
+            kOsPage);
+  EXPECT_EQ(
+      plan_pool({static_cast<std::uint32_t>(fit + 1), 1, 0, 0}, kOsPage, kState)->header_bytes,
+      2 * kOsPage);
 }
 
 TEST(PoolPlan, M1_SlotsWithoutPagesOrGuardAreStillOnePageApart) {
@@ -126,53 +130,80 @@ TEST(PoolPlan, M4_SplitAroundAHole) {
 }
 
 TEST(PoolPlan, M4_CommitMapsTheImageAndMakesTheRestAccessible) {
-  const auto plan = plan_commit(3 * kPage, {kOsPage, 2 * kOsPage});
+  const auto plan = plan_commit(3 * kPage, 0, {kOsPage, 2 * kOsPage});
   EXPECT_EQ(plan.image, (ByteRange{kOsPage, 2 * kOsPage}));
-  EXPECT_EQ(plan.anonymous.before, (ByteRange{0, kOsPage}));
-  EXPECT_EQ(plan.anonymous.after, (ByteRange{3 * kOsPage, 3 * kPage - 3 * kOsPage}));
-  const auto plain = plan_commit(kPage, {});
+  EXPECT_EQ(plan.commit.before, (ByteRange{0, kOsPage}));
+  EXPECT_EQ(plan.commit.after, (ByteRange{3 * kOsPage, 3 * kPage - 3 * kOsPage}));
+  EXPECT_TRUE(plan.decommit.empty());
+  const auto plain = plan_commit(kPage, 0, {});
   EXPECT_TRUE(plain.image.empty());
-  EXPECT_EQ(plain.anonymous.before, (ByteRange{0, kPage}));
-  EXPECT_TRUE(plain.anonymous.after.empty());
+  EXPECT_EQ(plain.commit.before, (ByteRange{0, kPage}));
+  EXPECT_TRUE(plain.commit.after.empty());
+}
+
+// What the last reset kept accessible is not committed again; what lies
+// past the new memory is made inaccessible.
+TEST(PoolPlan, M3_CommitStartsFromTheKeptBytes) {
+  const auto same = plan_commit(kPage, kPage, {});
+  EXPECT_TRUE(same.commit.before.empty());
+  EXPECT_TRUE(same.commit.after.empty());
+  EXPECT_TRUE(same.decommit.empty());
+  const auto larger = plan_commit(3 * kPage, kPage, {});
+  EXPECT_EQ(larger.commit.before, (ByteRange{kPage, 2 * kPage}));
+  EXPECT_TRUE(larger.decommit.empty());
+  const auto smaller = plan_commit(kPage, 3 * kPage, {});
+  EXPECT_TRUE(smaller.commit.before.empty());
+  EXPECT_TRUE(smaller.commit.after.empty());
+  EXPECT_EQ(smaller.decommit, (ByteRange{kPage, 2 * kPage}));
+  // An image over kept bytes is mapped over them; nothing else changes.
+  const auto imaged = plan_commit(2 * kPage, 2 * kPage, {0, kOsPage});
+  EXPECT_EQ(imaged.image, (ByteRange{0, kOsPage}));
+  EXPECT_TRUE(imaged.commit.before.empty());
+  EXPECT_TRUE(imaged.commit.after.empty());
+  EXPECT_TRUE(imaged.decommit.empty());
 }
 
 TEST(PoolPlan, M2_M3_ResetZeroesTheKeptBytesAndDiscardsTheRest) {
   const auto plan = plan_reset(4 * kPage, kPage, {});
-  EXPECT_EQ(plan.zero.before, (ByteRange{0, kPage}));
-  EXPECT_TRUE(plan.zero.after.empty());
+  EXPECT_EQ(plan.zero, (ByteRange{0, kPage}));
   EXPECT_TRUE(plan.image.empty());
   EXPECT_EQ(plan.discard.before, (ByteRange{kPage, 3 * kPage}));
   EXPECT_TRUE(plan.discard.after.empty());
-  EXPECT_EQ(plan.protect, (ByteRange{0, 4 * kPage}));
+  EXPECT_EQ(plan.protect, (ByteRange{kPage, 3 * kPage}));
+  EXPECT_EQ(plan.accessible_after, kPage);
 }
 
 TEST(PoolPlan, M3_ResetZeroesNoMoreThanWasCommitted) {
   const auto plan = plan_reset(kPage, 3 * kPage, {});
-  EXPECT_EQ(plan.zero.before, (ByteRange{0, kPage}));
+  EXPECT_EQ(plan.zero, (ByteRange{0, kPage}));
   EXPECT_TRUE(plan.discard.before.empty());
   EXPECT_TRUE(plan.discard.after.empty());
+  EXPECT_TRUE(plan.protect.empty());
+  EXPECT_EQ(plan.accessible_after, kPage);
   const auto empty = plan_reset(0, 3 * kPage, {});
-  EXPECT_TRUE(empty.zero.before.empty());
+  EXPECT_TRUE(empty.zero.empty());
   EXPECT_TRUE(empty.protect.empty());
+  EXPECT_EQ(empty.accessible_after, 0u);
 }
 
 // The image's pages are neither zeroed (that would copy them) nor discarded
-// (the whole range is mapped over), whether kept or not.
-TEST(PoolPlan, M4_ResetMapsOverTheImageAndLeavesItOutOfTheOtherRanges) {
-  const ByteRange image{kOsPage, 2 * kOsPage};
+// (the whole range is mapped over); the kept bytes end where the image starts.
+TEST(PoolPlan, M4_ResetMapsOverTheImageAndKeepsOnlyTheBytesBeforeIt) {
+  const ByteRange image{2 * kOsPage, 2 * kOsPage};
   const auto kept = plan_reset(2 * kPage, kPage, image);
-  EXPECT_EQ(kept.zero.before, (ByteRange{0, kOsPage}));
-  EXPECT_EQ(kept.zero.after, (ByteRange{3 * kOsPage, kPage - 3 * kOsPage}));
+  EXPECT_EQ(kept.zero, (ByteRange{0, 2 * kOsPage}));
   EXPECT_EQ(kept.image, image);
-  // The image lies before the discarded range: all of it comes after the hole.
   EXPECT_TRUE(kept.discard.before.empty());
-  EXPECT_EQ(kept.discard.after, (ByteRange{kPage, kPage}));
+  EXPECT_EQ(kept.discard.after, (ByteRange{4 * kOsPage, 2 * kPage - 4 * kOsPage}));
+  EXPECT_EQ(kept.protect, (ByteRange{2 * kOsPage, 2 * kPage - 2 * kOsPage}));
+  EXPECT_EQ(kept.accessible_after, 2 * kOsPage);
 
   const auto none_kept = plan_reset(2 * kPage, 0, image);
-  EXPECT_TRUE(none_kept.zero.before.empty());
-  EXPECT_TRUE(none_kept.zero.after.empty());
-  EXPECT_EQ(none_kept.discard.before, (ByteRange{0, kOsPage}));
-  EXPECT_EQ(none_kept.discard.after, (ByteRange{3 * kOsPage, 2 * kPage - 3 * kOsPage}));
+  EXPECT_TRUE(none_kept.zero.empty());
+  EXPECT_EQ(none_kept.discard.before, (ByteRange{0, 2 * kOsPage}));
+  EXPECT_EQ(none_kept.discard.after, (ByteRange{4 * kOsPage, 2 * kPage - 4 * kOsPage}));
+  EXPECT_EQ(none_kept.protect, (ByteRange{0, 2 * kPage}));
+  EXPECT_EQ(none_kept.accessible_after, 0u);
 }
 
 TEST(PoolPlan, M1_FreeListIsLastInFirstOutAndBounded) {

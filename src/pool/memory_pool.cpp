@@ -1,5 +1,6 @@
 #include "wrt/platform/memory_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -17,13 +18,17 @@ namespace detail {
 
 // What a MemoryPool and every allocator acquired from it share; freed with
 // the last of them (reference count). It lives in the first page(s) of the
-// pool's own reservation, followed by the free list's storage.
+// pool's own reservation, followed by each slot's accessible bytes and the
+// free list's storage.
 struct PoolState {
   std::atomic<std::uint32_t> references{1};
   PoolConfig config;
   PoolLayout layout;
   std::byte* mapping = nullptr;  // the one reservation, as mmap returned it
   std::byte* first_slot = nullptr;
+  // Per slot: how many bytes from its start are accessible while it is free
+  // (what the last reset kept). Read and written only by the slot's holder.
+  std::size_t* accessible = nullptr;
   std::mutex mutex;  // guards free_list and retired
   FreeList free_list{nullptr, 0};
   std::uint32_t retired = 0;
@@ -106,6 +111,11 @@ Result<void> discard_range(std::byte* base, ByteRange range) noexcept {
   return prim::discard(base + range.offset, range.bytes);
 }
 
+Result<void> decommit_range(std::byte* base, ByteRange range) noexcept {
+  if (range.empty()) return {};
+  return prim::decommit(base + range.offset, range.bytes);
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -179,9 +189,11 @@ Result<MemoryPool> MemoryPool::create(PoolConfig config) {
   const auto slots_from = reinterpret_cast<std::uintptr_t>(*mapping + layout->header_bytes);
   state->first_slot = *mapping + layout->header_bytes +
                       ((kWasmPageSize - slots_from % kWasmPageSize) % kWasmPageSize);
-  static_assert(sizeof(PoolState) % alignof(std::uint32_t) == 0);
+  // The header's fresh pages are zero: every slot starts fully inaccessible.
+  static_assert(sizeof(PoolState) % alignof(std::size_t) == 0);
+  state->accessible = reinterpret_cast<std::size_t*>(*mapping + sizeof(PoolState));
   state->free_list = detail::FreeList(
-      reinterpret_cast<std::uint32_t*>(*mapping + sizeof(PoolState)), config.slots);
+      reinterpret_cast<std::uint32_t*>(state->accessible + config.slots), config.slots);
   // Pushed last to first so that acquire() hands out slot 0 first.
   for (std::uint32_t slot = config.slots; slot > 0; --slot) state->free_list.push(slot - 1);
   return MemoryPool(state);
@@ -274,16 +286,16 @@ Result<void> PooledPageAllocator::reset_slot(std::size_t committed_bytes,
   std::byte* const base = pool_->slot_base(slot_);
   const auto plan =
       detail::plan_reset(committed_bytes, keep_resident_bytes, detail::mapped_image_range(image_));
-  for (const ByteRange& zero : {plan.zero.before, plan.zero.after})
-    std::memset(base + zero.offset, 0, zero.bytes);
+  std::memset(base, 0, plan.zero.bytes);
   if (!plan.image.empty()) {
     if (auto remapped = prim::map_reserved(base + plan.image.offset, plan.image.bytes); !remapped)
       return remapped;
   }
   for (const ByteRange& discard : {plan.discard.before, plan.discard.after})
     if (auto discarded = detail::discard_range(base, discard); !discarded) return discarded;
-  if (plan.protect.empty()) return {};
-  return prim::decommit(base, plan.protect.bytes);
+  if (auto protected_ = detail::decommit_range(base, plan.protect); !protected_) return protected_;
+  pool_->accessible[slot_] = plan.accessible_after;
+  return {};
 }
 
 void PooledPageAllocator::release_slot(bool reset_ok) noexcept {
@@ -319,17 +331,20 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
   }
 
   std::byte* const base = pool_->slot_base(slot_);
-  const auto commit = detail::plan_commit(committed_bytes, detail::mapped_image_range(image_));
+  const std::size_t accessible = pool_->accessible[slot_];
+  const auto commit =
+      detail::plan_commit(committed_bytes, accessible, detail::mapped_image_range(image_));
   Result<void> done = {};
   if (!commit.image.empty())
     done = prim::map_file_private(base + commit.image.offset, commit.image.bytes, image_->fd);
-  if (done) done = detail::commit_range(base, commit.anonymous.before);
-  if (done) done = detail::commit_range(base, commit.anonymous.after);
+  if (done) done = detail::commit_range(base, commit.commit.before);
+  if (done) done = detail::commit_range(base, commit.commit.after);
+  if (done) done = detail::decommit_range(base, commit.decommit);
   if (!done) {
-    // Undo whatever part was done; keep the slot if that worked (it is clean
-    // again), else take it out of service. Nothing was written: no byte
-    // needs zeroing in place.
-    if (!reset_slot(committed_bytes, 0)) release_slot(false);
+    // Undo whatever part was done: reset everything that may be accessible,
+    // keeping nothing (no byte was written). Keep the slot if that worked
+    // (it is clean again), else take it out of service.
+    if (!reset_slot(std::max(committed_bytes, accessible), 0)) release_slot(false);
     return tl::unexpected(done.error());
   }
   if (image_ != nullptr && image_->copy != nullptr)

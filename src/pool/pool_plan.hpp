@@ -26,7 +26,8 @@ struct ByteRange {
 };
 
 // The one reservation: first header_bytes for the pool's own bookkeeping
-// (its state and free list, so that the pool needs no heap), then the slots
+// (its state, each slot's accessible bytes and the free list, so that the
+// pool needs no heap), then the slots
 // from the next kWasmPageSize boundary. Slot i lives at slot_stride * i from
 // the first slot; its memory is memory_bytes long, then at least guard_bytes
 // inaccessible bytes up to the next slot.
@@ -39,8 +40,11 @@ struct PoolLayout {
   std::size_t reservation_bytes;  // header, all slots, kWasmPageSize of alignment slack
 };
 
-// `state_bytes`: the pool's state; the header adds 4 bytes per slot for the
-// free list and rounds up to the OS page.
+// Header bytes per slot: its accessible bytes and its free-list entry.
+inline constexpr std::size_t kHeaderBytesPerSlot = sizeof(std::size_t) + sizeof(std::uint32_t);
+
+// `state_bytes`: the pool's state; the header adds kHeaderBytesPerSlot per
+// slot and rounds up to the OS page.
 constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_page,
                                        std::size_t state_bytes) noexcept {
   if (config.slots == 0)
@@ -53,12 +57,12 @@ constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_
   const auto with_guard = memory && guard ? checked_add(*memory, *guard) : std::nullopt;
   const auto stride = with_guard ? round_up(*with_guard, kWasmPageSize) : std::nullopt;
   std::size_t all_slots = 0;
-  std::size_t free_list = 0;
+  std::size_t per_slot = 0;
   const bool fits = stride &&
                     !__builtin_mul_overflow(std::max(*stride, kWasmPageSize),
                                             std::size_t{config.slots}, &all_slots) &&
-                    !__builtin_mul_overflow(sizeof(std::uint32_t), config.slots, &free_list);
-  const auto header = fits ? round_up(state_bytes + free_list, os_page) : std::nullopt;
+                    !__builtin_mul_overflow(kHeaderBytesPerSlot, config.slots, &per_slot);
+  const auto header = fits ? round_up(state_bytes + per_slot, os_page) : std::nullopt;
   const auto slots_and_slack = fits ? checked_add(all_slots, kWasmPageSize) : std::nullopt;
   const auto reservation =
       header && slots_and_slack ? checked_add(*header, *slots_and_slack) : std::nullopt;
@@ -123,38 +127,47 @@ constexpr SplitRange split_around(ByteRange range, ByteRange hole) noexcept {
   return {{range.offset, before_end - range.offset}, {after_start, range.end() - after_start}};
 }
 
-// What allocate() does to a slot: map the image's pages (if any) and make
-// the committed bytes around them accessible.
+// What allocate() does to a slot whose first `accessible_bytes` are
+// accessible (and zero: what the last reset kept): map the image's pages
+// (if any), make the rest of the committed bytes accessible, and make the
+// accessible bytes past them inaccessible (uncommitted bytes fault, A10).
+// A memory as large as the kept bytes needs no system call at all.
 struct CommitPlan {
   ByteRange image;
-  SplitRange anonymous;
+  SplitRange commit;
+  ByteRange decommit;
 };
 
-constexpr CommitPlan plan_commit(std::size_t committed_bytes, ByteRange image) noexcept {
-  return {image, split_around({0, committed_bytes}, image)};
+constexpr CommitPlan plan_commit(std::size_t committed_bytes, std::size_t accessible_bytes,
+                                 ByteRange image) noexcept {
+  const std::size_t from = std::min(accessible_bytes, committed_bytes);
+  const std::size_t surplus =
+      accessible_bytes > committed_bytes ? accessible_bytes - committed_bytes : 0;
+  return {image, split_around({from, committed_bytes - from}, image), {committed_bytes, surplus}};
 }
 
 // What a reset does to a slot whose first `committed_bytes` were accessible
-// and whose `image` range (empty if none) maps an image file: zero in place
-// the first `keep_resident_bytes` outside the image (they stay resident),
-// map fresh inaccessible address space over the image (its private pages go
-// with it), return the other committed bytes to the OS (they read zero
-// afterwards), and make all committed bytes inaccessible again. Bytes past
-// `committed_bytes` were reset by the previous reset and never touched since.
+// and whose `image` range (empty if none) maps an image file. The first
+// `keep_resident_bytes` (but no byte from the image on) are zeroed in place
+// and stay accessible and resident; fresh inaccessible address space is
+// mapped over the image (its private pages go with it); the other committed
+// bytes are returned to the OS (they read zero afterwards) and made
+// inaccessible. Bytes past `committed_bytes` were reset before and never
+// touched since. `accessible_after` is what the next plan_commit() starts from.
 struct ResetPlan {
-  SplitRange zero;
+  ByteRange zero;
   ByteRange image;
   SplitRange discard;
   ByteRange protect;
+  std::size_t accessible_after;
 };
 
 constexpr ResetPlan plan_reset(std::size_t committed_bytes, std::size_t keep_resident_bytes,
                                ByteRange image) noexcept {
-  const std::size_t kept = std::min(keep_resident_bytes, committed_bytes);
-  return {split_around({0, kept}, image),
-          image,
-          split_around({kept, committed_bytes - kept}, image),
-          {0, committed_bytes}};
+  std::size_t kept = std::min(keep_resident_bytes, committed_bytes);
+  if (!image.empty()) kept = std::min(kept, image.offset);
+  const ByteRange rest{kept, committed_bytes - kept};
+  return {{0, kept}, image, split_around(rest, image), rest, kept};
 }
 
 // A stack of free slot numbers over caller-provided storage of `capacity`
