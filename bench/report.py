@@ -63,6 +63,26 @@ COMPARISONS = [
      (1.2, "≤ 1.2×") if size == 4096 else None, None)
     for op in ("Write", "Read") for size, label in ((1, "1 B"), (64, "64 B"), (4096, "4 KiB"))
 ]
+# Memory pool (issue 14): a ratio below 1 is the pool being faster.
+COMPARISONS += [
+    ("Instance memory: pooled `acquire`+`allocate(1)`+write+`deallocate`, 64 KiB kept, vs "
+     "`MmapPageAllocator` `allocate(1)`+write+`deallocate`, 4 GiB + 2 GiB guard",
+     "BM_InstanceMemory_Pooled/65536", "BM_InstanceMemory_Mmap", (0.10, "≤ 0.10× (10× faster)"), None),
+    ("Instance memory: the same, nothing kept (the page is madvised away)",
+     "BM_InstanceMemory_Pooled/0", "BM_InstanceMemory_Mmap", None, None),
+    ("1 MiB image, one page touched: pooled `MemoryImage` vs `MmapPageAllocator` + `memcpy` 1 MiB",
+     "BM_ImageStart_PooledImage", "BM_ImageStart_Memcpy/0", (0.20, "≤ 0.20× (5× faster)"), None),
+    ("1 MiB image, one page touched: pooled `MemoryImage` vs pooled memory + `memcpy` 1 MiB",
+     "BM_ImageStart_PooledImage", "BM_ImageStart_Memcpy/1", None, None),
+    ("Instance memory, 2 threads at once (wall time per cycle): pooled vs `MmapPageAllocator`",
+     "BM_Threads_Pooled/real_time/threads:2", "BM_Threads_Mmap/real_time/threads:2", None, None),
+    ("Instance memory, 1 thread (wall time per cycle): pooled vs `MmapPageAllocator`",
+     "BM_Threads_Pooled/real_time/threads:1", "BM_Threads_Mmap/real_time/threads:1", None, None),
+] + [
+    (f"Reset of {pages} written page(s), {keep_label} kept vs nothing kept",
+     f"BM_Reset/{pages}/{keep}", f"BM_Reset/{pages}/0", None, None)
+    for pages in (1, 16, 256) for keep, keep_label in ((65536, "64 KiB"), (1 << 20, "1 MiB"))
+]
 
 # Why a goal is missed and what would close it, from the analysis recorded
 # in docs (callgrind and scratch micro-benchmarks); shown only when missed.
@@ -163,7 +183,7 @@ def time_field(name):
     # Wall time where it is the measure (two threads); otherwise the CPU time
     # of the benchmark thread, user + kernel, which time slices given to
     # other processes on a shared machine do not inflate.
-    return "real_time" if name.endswith("/real_time") else "cpu_time"
+    return "real_time" if "/real_time" in name else "cpu_time"
 
 
 def median_s(runs, name):

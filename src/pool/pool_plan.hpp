@@ -106,11 +106,14 @@ constexpr Result<ImageLayout> plan_image(std::uint64_t offset, std::size_t bytes
   const std::uint64_t page_mask = std::uint64_t{os_page} - 1;
   const std::uint64_t map_offset = offset & ~page_mask;
   // end <= 2^32, so rounding it up cannot wrap 64 bits; the span is at most
-  // `bytes` plus two OS pages, which fits size_t unless `bytes` nearly fills it.
+  // `bytes` plus two OS pages.
   const std::uint64_t map_bytes = ((end + page_mask) & ~page_mask) - map_offset;
+#if SIZE_MAX < UINT64_MAX
+  // Only where size_t is narrower than 64 bits can that overflow it.
   if (map_bytes > SIZE_MAX)
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "MemoryImage::create: image overflows size_t"));
+#endif
   return ImageLayout{offset, bytes, map_offset, static_cast<std::size_t>(map_bytes), end};
 }
 
