@@ -348,7 +348,8 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
     return tl::unexpected(done.error());
   }
   if (image_ != nullptr && image_->copy != nullptr)
-    std::memcpy(base + image_->layout.data_offset, image_->copy, image_->layout.data_bytes);
+    std::memcpy(base + static_cast<std::size_t>(image_->layout.data_offset), image_->copy,
+                image_->layout.data_bytes);
   state_ = {base, initial_pages, plan->reserved_pages};
   return Allocation{state_.base, state_.committed_bytes()};
 }
