@@ -426,6 +426,20 @@ def write_markdown(path, runs, info, runs_made, repetitions):
         "(`FutexCore<PortableFutexBackend>`, the backend the portable build uses). Every "
         "benchmark checks its own results (counts of turns, return values, bytes copied) and "
         "reports an error instead of a time when they are wrong.",
+        "",
+        "Memory pool (bench/memory_pool_bench.cpp, pools of 4 GiB + 2 GiB-guard slots): an "
+        "instance memory is one cycle of `acquire`, `allocate(1)`, one write, `deallocate` (the "
+        "reset); with 64 KiB kept the kept page stays accessible and zeroed in place, so the "
+        "cycle makes no system call at all (a `memset` of 64 KiB), while "
+        "`MmapPageAllocator` maps, commits, faults in and unmaps 6 GiB of address space. With "
+        "nothing kept the pool still makes an `mprotect` each way, a page fault and an "
+        "`madvise`, hence only ~2×. The image start maps a 1 MiB memfd image copy-on-write and "
+        "touches one page, against an allocate and a `memcpy` of 1 MiB (every page faulted in "
+        "and copied). The reset rows time `deallocate` alone of a memory whose every page was "
+        "written: zeroing in place is ~10× cheaper than `madvise` per page while it fits the "
+        "kept bytes; 256 pages (16 MiB) cost ~1 ms either way. The two-thread rows run the "
+        "cycle on both threads at once on one shared pool (its free-list mutex) against "
+        "`MmapPageAllocator` (the process's mmap lock); wall time per cycle.",
     ]
     for cpus, where in ((2, "two CPUs"), (1, "one CPU")):
         cpu = [(label, runs.get(PING.format(key, cpus), {}).get("median"))
