@@ -146,7 +146,24 @@ struct Backend<StaticPageAllocator> {
   }
 };
 
+#ifdef __linux__
+// A pool of one slot per allocator. The pool object is dropped at once: the
+// allocator keeps the pool's state alive (memory_pool.hpp, lifetime).
+template <>
+struct Backend<PooledPageAllocator> {
+  static constexpr const char* kName = "Pooled";
+  PooledPageAllocator make(PageAllocatorConfig config) {
+    auto pool = MemoryPool::create({1, config.maximum_pages, config.guard_bytes});
+    if (!pool) throw std::runtime_error(pool.error().message());
+    auto allocator = pool->acquire();
+    if (!allocator) throw std::runtime_error(allocator.error().message());
+    return std::move(*allocator);
+  }
+};
+using Backends = ::testing::Types<MmapPageAllocator, StaticPageAllocator, PooledPageAllocator>;
+#else
 using Backends = ::testing::Types<MmapPageAllocator, StaticPageAllocator>;
+#endif
 struct BackendName {
   template <typename A>
   static std::string GetName(int) {

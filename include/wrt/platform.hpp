@@ -4,6 +4,7 @@
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/futex.hpp"
 #include "wrt/platform/linear_memory.hpp"
+#include "wrt/platform/memory_pool.hpp"
 #include "wrt/platform/memory_provider.hpp"
 #include "wrt/platform/mmap_page_allocator.hpp"
 #include "wrt/platform/page_allocator.hpp"

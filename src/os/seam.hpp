@@ -12,8 +12,23 @@
 
 namespace wrt::platform::prim {
 
-enum class OsCall : unsigned { Mmap, Mprotect, Munmap, FutexWait, FutexWake, Sigaction };
-inline constexpr std::size_t kOsCallCount = 6;
+enum class OsCall : unsigned {
+  Mmap,
+  Mprotect,
+  Munmap,
+  FutexWait,
+  FutexWake,
+  // The trap handler's sigaction calls (os_traps.hpp).
+  Sigaction,
+  // Memory pool (os_pool.hpp): madvise, mmap with MAP_FIXED over a slot,
+  // and the three calls that fill an image's memory file.
+  Madvise,
+  MapFixed,
+  MemfdCreate,
+  Ftruncate,
+  Pwrite,
+};
+inline constexpr std::size_t kOsCallCount = 11;
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 // Counts `call`; returns the errno to fail it with, or 0 to make the real call.

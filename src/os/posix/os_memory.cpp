@@ -2,10 +2,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include "os/os_memory.hpp"
-#include "os/seam.hpp"
+#include "os/posix/os_call.hpp"
 
 namespace wrt::platform::prim {
 namespace {
@@ -17,18 +15,6 @@ constexpr int kNoReserve = MAP_NORESERVE;
 #else
 constexpr int kNoReserve = 0;
 #endif
-
-// Makes the call unless the seam fails it. Returns 0 on success, else the
-// errno, read before anything else can overwrite it.
-template <typename Call>
-int os_call(OsCall which, Call&& call) noexcept {
-  if (const int injected = intercept(which)) return injected;
-  return call() ? 0 : errno;
-}
-
-Error os_error(int error, const char* message) noexcept {
-  return Error(error == ENOMEM ? ErrorCode::OutOfMemory : ErrorCode::SystemError, message, error);
-}
 
 }  // namespace
 

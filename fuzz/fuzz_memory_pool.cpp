@@ -1,0 +1,208 @@
+// MemoryPool with images: random acquire / allocate / write / grow /
+// deallocate / drop over a pool of two slots and up to three allocators,
+// against a model that knows every byte each memory must hold. Checks M2
+// (a memory reads its image or zero everywhere, whatever an earlier user of
+// the slot wrote or grew: the whole memory is compared on every allocate and
+// grow), M3 (after a reset the slot keeps at most keep_resident_bytes
+// resident, by mincore), M4 (writes stay private to their memory: memories
+// of the same image are compared too) and the slot limit of M1.
+#include <fuzzer/FuzzedDataProvider.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "check.hpp"
+#include "wrt/platform/memory_pool.hpp"
+
+using namespace wrt::platform;
+
+namespace {
+
+constexpr std::uint32_t kSlots = 2;
+constexpr std::uint32_t kMaxPages = 4;
+constexpr std::size_t kHandles = 3;
+
+std::size_t os_page() {
+  static const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+std::size_t resident_bytes(std::byte* p, std::size_t bytes) {
+  static std::vector<unsigned char> pages;
+  pages.assign(bytes / os_page(), 0);
+  FUZZ_CHECK(mincore(p, bytes, pages.data()) == 0);
+  std::size_t resident = 0;
+  for (const unsigned char v : pages) resident += (v & 1) != 0 ? os_page() : 0;
+  return resident;
+}
+
+// An image and the memory contents it stands for.
+struct ModelImage {
+  MemoryImage image;
+  std::vector<std::byte> bytes;
+  std::uint64_t offset;
+};
+
+struct Handle {
+  std::optional<PooledPageAllocator> allocator;
+  const ModelImage* image = nullptr;
+  std::vector<std::byte> expected;  // the committed bytes, byte for byte
+};
+
+class Driver {
+ public:
+  Driver(MemoryPool& pool, std::size_t keep, const std::array<const ModelImage*, 3>& images)
+      : pool_(pool), keep_(keep), images_(images) {}
+
+  void run(FuzzedDataProvider& in) {
+    while (in.remaining_bytes() > 0) {
+      Handle& h = handles_[in.ConsumeIntegralInRange<std::size_t>(0, kHandles - 1)];
+      switch (in.ConsumeIntegralInRange<int>(0, 5)) {
+        case 0:
+          acquire(h, images_[in.ConsumeIntegralInRange<std::size_t>(0, images_.size() - 1)]);
+          break;
+        case 1:
+          allocate(h, in.ConsumeIntegralInRange<std::uint32_t>(0, kMaxPages));
+          break;
+        case 2:
+          write(h, in);
+          break;
+        case 3:
+          grow(h, in.ConsumeIntegralInRange<std::uint32_t>(0, kMaxPages));
+          break;
+        case 4:
+          deallocate(h);
+          break;
+        default:
+          drop(h);
+          break;
+      }
+    }
+    for (Handle& h : handles_) drop(h);
+    FUZZ_CHECK(pool_.available_slots() == kSlots);
+  }
+
+ private:
+  void acquire(Handle& h, const ModelImage* image) {
+    if (h.allocator) return;
+    const bool free_slot = in_use_ < kSlots;
+    auto a = pool_.acquire(image != nullptr ? &image->image : nullptr);
+    FUZZ_CHECK(a.has_value() == free_slot);
+    if (!a) {
+      FUZZ_CHECK(a.error().code() == ErrorCode::CapacityExceeded);
+      return;
+    }
+    ++in_use_;
+    h.allocator.emplace(std::move(*a));
+    h.image = image;
+  }
+
+  void allocate(Handle& h, std::uint32_t pages) {
+    if (!h.allocator || h.allocator->is_allocated()) return;
+    const std::size_t bytes = std::size_t{pages} * kWasmPageSize;
+    const bool fits = h.image == nullptr || h.image->offset + h.image->bytes.size() <= bytes;
+    const bool had_slot = h.allocator->holds_slot();
+    const bool slot = had_slot || in_use_ < kSlots;
+    const auto m = h.allocator->allocate(pages, kMaxPages);
+    FUZZ_CHECK(m.has_value() == (fits && slot));
+    if (!m) return;
+    FUZZ_CHECK(h.allocator->holds_slot());
+    if (!had_slot) ++in_use_;
+    h.expected.assign(bytes, std::byte{0});
+    if (h.image != nullptr && !h.image->bytes.empty())
+      std::memcpy(h.expected.data() + h.image->offset, h.image->bytes.data(),
+                  h.image->bytes.size());
+    verify(h);  // M2, M4: an earlier user's bytes never show
+  }
+
+  void write(Handle& h, FuzzedDataProvider& in) {
+    if (!h.allocator || !h.allocator->is_allocated() || h.expected.empty()) return;
+    const std::size_t at = in.ConsumeIntegralInRange<std::size_t>(0, h.expected.size() - 1);
+    const std::size_t length = in.ConsumeIntegralInRange<std::size_t>(
+        1, std::min<std::size_t>(h.expected.size() - at, 20000));
+    const auto value = static_cast<std::byte>(in.ConsumeIntegralInRange<int>(1, 255));
+    std::memset(h.allocator->base() + at, std::to_integer<int>(value), length);
+    std::memset(h.expected.data() + at, std::to_integer<int>(value), length);
+  }
+
+  void grow(Handle& h, std::uint32_t delta) {
+    if (!h.allocator || !h.allocator->is_allocated()) return;
+    const std::uint32_t pages = h.allocator->committed_pages();
+    const auto grown = h.allocator->grow(pages, delta);
+    FUZZ_CHECK(grown.has_value() == (pages + delta <= kMaxPages));
+    if (!grown) return;
+    h.expected.resize(std::size_t{pages + delta} * kWasmPageSize, std::byte{0});
+    verify(h);
+  }
+
+  void deallocate(Handle& h) {
+    if (!h.allocator || !h.allocator->is_allocated()) return;
+    verify(h);  // M4: no other memory's write reached this one
+    std::byte* const base = h.allocator->base();
+    FUZZ_CHECK(h.allocator->deallocate(base, h.expected.size()).has_value());
+    --in_use_;
+    h.expected.clear();
+    check_resident(base);
+  }
+
+  void drop(Handle& h) {
+    if (!h.allocator) return;
+    std::byte* const base = h.allocator->is_allocated() ? h.allocator->base() : nullptr;
+    if (base != nullptr) verify(h);
+    if (h.allocator->holds_slot()) --in_use_;
+    h.allocator.reset();
+    h.expected.clear();
+    if (base != nullptr) check_resident(base);
+  }
+
+  // M3: a reset slot keeps at most keep_resident_bytes resident.
+  void check_resident(std::byte* base) {
+    FUZZ_CHECK(resident_bytes(base, std::size_t{kMaxPages} * kWasmPageSize) <= keep_);
+  }
+
+  void verify(const Handle& h) {
+    FUZZ_CHECK(h.allocator->committed_bytes() == h.expected.size());
+    FUZZ_CHECK(h.expected.empty() ||
+               std::memcmp(h.allocator->base(), h.expected.data(), h.expected.size()) == 0);
+  }
+
+  MemoryPool& pool_;
+  std::size_t keep_;
+  std::array<const ModelImage*, 3> images_;
+  std::array<Handle, kHandles> handles_{};
+  std::uint32_t in_use_ = 0;
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  FuzzedDataProvider in(data, size);
+  const std::array<std::size_t, 4> keeps{0, os_page(), kWasmPageSize,
+                                         kWasmPageSize + 2 * os_page()};
+  const std::size_t keep = keeps[in.ConsumeIntegralInRange<std::size_t>(0, keeps.size() - 1)];
+  auto pool = MemoryPool::create({kSlots, kMaxPages, 0, keep});
+  FUZZ_CHECK(pool.has_value());
+
+  // Two images: bytes at an unaligned offset in the first two pages.
+  std::array<std::optional<ModelImage>, 2> made;
+  for (auto& image : made) {
+    const auto offset = in.ConsumeIntegralInRange<std::uint64_t>(0, kWasmPageSize + 5000);
+    std::vector<std::byte> bytes(in.ConsumeIntegralInRange<std::size_t>(0, 3 * os_page() + 100));
+    const auto seed = in.ConsumeIntegral<std::uint8_t>();
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+      bytes[i] = static_cast<std::byte>(static_cast<std::uint8_t>(seed + i * 13) | 1u);
+    auto created = MemoryImage::create(bytes, offset);
+    FUZZ_CHECK(created.has_value());
+    image.emplace(ModelImage{std::move(*created), std::move(bytes), offset});
+  }
+  Driver(*pool, keep, {nullptr, &*made[0], &*made[1]}).run(in);
+  return 0;
+}

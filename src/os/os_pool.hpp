@@ -1,0 +1,42 @@
+// The memory pool's system calls (Linux): returning pages to the OS, mapping
+// over a slot with MAP_FIXED, and the memory files that hold images. Errors
+// as in os_memory.hpp: ENOMEM -> OutOfMemory, anything else -> SystemError,
+// with the errno. docs/SAFETY.md lists the invariants each call site upholds.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "wrt/platform/error.hpp"
+
+namespace wrt::platform::prim {
+
+// madvise(MADV_DONTNEED) on [p, p + bytes) (OS-page aligned, inside a slot):
+// the pages leave the resident set; private anonymous pages read zero
+// afterwards, private file pages read the file again.
+Result<void> discard(std::byte* p, std::size_t bytes) noexcept;
+
+// mprotect(PROT_NONE) on [p, p + bytes): the pages fault on access again but
+// keep their contents (and stay resident).
+Result<void> decommit(std::byte* p, std::size_t bytes) noexcept;
+
+// Maps the first `bytes` of the file `fd` at p, replacing what was mapped
+// there (MAP_FIXED), readable and writable, private: writes go to the
+// process's own copy of a page (copy-on-write), never to the file.
+Result<void> map_file_private(std::byte* p, std::size_t bytes, int fd) noexcept;
+
+// Maps fresh inaccessible anonymous address space at p (MAP_FIXED,
+// PROT_NONE, MAP_NORESERVE), dropping whatever was mapped there: the range
+// is a plain part of the reservation again.
+Result<void> map_reserved(std::byte* p, std::size_t bytes) noexcept;
+
+// A memory file (memfd) of `file_bytes` bytes, zero but for `data` at
+// `data_offset`. Returns its descriptor (close-on-exec); on failure nothing
+// is left open. A system without memfd_create fails with errno ENOSYS.
+Result<int> create_image_file(std::span<const std::byte> data, std::size_t data_offset,
+                              std::size_t file_bytes) noexcept;
+
+// Closes a descriptor from create_image_file().
+void close_file(int fd) noexcept;
+
+}  // namespace wrt::platform::prim
