@@ -64,7 +64,8 @@ Deadline model_deadline(std::int64_t now, std::optional<std::int64_t> timeout) {
   if (!timeout) return Deadline::never();
   if (*timeout <= 0) return Deadline{nanoseconds(now)};
   const u64 sum = u64(now) + u64(*timeout);
-  return sum >= u64{kNsMax} ? Deadline::never() : Deadline{nanoseconds(static_cast<std::int64_t>(sum))};
+  return sum >= u64{kNsMax} ? Deadline::never()
+                            : Deadline{nanoseconds(static_cast<std::int64_t>(sum))};
 }
 
 RC_GTEST_PROP(FutexLogicProp, F3_DeadlineNeverOverflowsAndSaturatesToNever, ()) {

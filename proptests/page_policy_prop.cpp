@@ -10,8 +10,8 @@
 #include <optional>
 #include <utility>
 
-#include "generators.hpp"
 #include "allocator/page_policy.hpp"
+#include "generators.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/page_allocator.hpp"
 
