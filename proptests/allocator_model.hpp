@@ -2,7 +2,7 @@
 // of PalMemoryProvider: plain C++ state, the outcome docs/SPEC.md prescribes
 // for each call, and the check that a real allocator matches the model.
 //
-// The model decides outcomes from the clauses with 64/128-bit arithmetic and
+// The model decides outcomes from the clauses with arithmetic twice as wide as size_t and
 // never calls src/allocator/page_policy.hpp, so a slip in the shared policy shows up as
 // a disagreement. Its assumptions beyond the contract's text: a call the
 // policy rejects makes no OS call, grow(_, 0) and allocate(0, _) commit
@@ -231,10 +231,9 @@ inline void model_destroy(AllocatorModel& m) {
   forget_memory(m);
 }
 
-// offset + size <= committed bytes, in 128-bit arithmetic.
+// offset + size <= committed bytes, in arithmetic twice as wide as size_t.
 inline bool model_in_bounds(const AllocatorModel& m, std::size_t offset, std::size_t size) {
-  __extension__ typedef unsigned __int128 u128;
-  return u128{offset} + size <= m.committed_bytes();
+  return WideSize{offset} + size <= m.committed_bytes();
 }
 
 inline void model_write(AllocatorModel& m, std::size_t offset, std::span<const std::byte> bytes) {

@@ -1,5 +1,5 @@
 // Properties of the futex's pure decisions (src/futex/futex_logic.hpp) against
-// models written from docs/SPEC.md with 128-bit arithmetic, and of the macOS
+// models written from docs/SPEC.md in exact arithmetic, and of the macOS
 // wait and wake loops driven by a simulated clock and kernel, so the ulock
 // logic is checked on every host (clauses F3, F4, F9, F10).
 #include <gtest/gtest.h>
@@ -23,7 +23,10 @@ using detail::WaitStep;
 using detail::WakeOutcome;
 using std::chrono::nanoseconds;
 
-__extension__ typedef __int128 i128;
+// The models' exact arithmetic. Their operands are non-negative int64
+// values (clock readings, timeouts > 0, times left), so a sum of two, or a
+// u32 times 1000, fits u64 exactly; no __int128, which 32-bit targets lack.
+using u64 = std::uint64_t;
 constexpr std::int64_t kNsMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::uint32_t kU32Max = std::numeric_limits<std::uint32_t>::max();
 
@@ -60,8 +63,9 @@ std::optional<nanoseconds> as_duration(std::optional<std::int64_t> ns) {
 Deadline model_deadline(std::int64_t now, std::optional<std::int64_t> timeout) {
   if (!timeout) return Deadline::never();
   if (*timeout <= 0) return Deadline{nanoseconds(now)};
-  const i128 sum = i128{now} + *timeout;
-  return sum >= kNsMax ? Deadline::never() : Deadline{nanoseconds(static_cast<std::int64_t>(sum))};
+  const u64 sum = u64(now) + u64(*timeout);
+  return sum >= u64{kNsMax} ? Deadline::never()
+                            : Deadline{nanoseconds(static_cast<std::int64_t>(sum))};
 }
 
 RC_GTEST_PROP(FutexLogicProp, F3_DeadlineNeverOverflowsAndSaturatesToNever, ()) {
@@ -88,7 +92,9 @@ RC_GTEST_PROP(FutexLogicProp, F4_TimespecSplitIsExact, ()) {
   const auto split = detail::split_seconds(nanoseconds(at));
   RC_ASSERT(split.nanos >= 0);
   RC_ASSERT(split.nanos < 1'000'000'000);
-  RC_ASSERT(i128{split.seconds} * 1'000'000'000 + split.nanos == i128{at});
+  RC_ASSERT(split.seconds >= 0);
+  RC_ASSERT(split.seconds <= kNsMax / 1'000'000'000);
+  RC_ASSERT(u64(split.seconds) * 1'000'000'000 + u64(split.nanos) == u64(at));
 }
 
 RC_GTEST_PROP(FutexLogicProp, F9_UlockTimeoutIsTheCeilingInMicrosecondsClamped, ()) {
@@ -97,10 +103,10 @@ RC_GTEST_PROP(FutexLogicProp, F9_UlockTimeoutIsTheCeilingInMicrosecondsClamped, 
        {1, rc::gen::element<std::int64_t>(1, 999, 1000, 1001, kNsMax)},
        {1, rc::gen::inRange<std::int64_t>(1, kNsMax)}});
   const std::uint32_t us = detail::ulock_timeout_us(nanoseconds(left));
-  const i128 ceiling = (i128{left} + 999) / 1000;
+  const u64 ceiling = (u64(left) + 999) / 1000;
   RC_ASSERT(us >= 1u);  // 0 would mean forever
   if (ceiling <= kU32Max) {
-    RC_ASSERT(i128{us} == ceiling);  // never ends early, never a microsecond longer
+    RC_ASSERT(u64{us} == ceiling);  // never ends early, never a microsecond longer
   } else {
     RC_ASSERT(us == kU32Max);
   }
@@ -195,7 +201,7 @@ RC_GTEST_PROP(FutexLogicProp, F3_F4_F9_UlockWaitReArmsUntilTheAbsoluteDeadline, 
     } else {
       RC_ASSERT(call.clock < deadline.at.count());  // no call once the deadline has passed
       RC_ASSERT(call.timeout_us >= 1u);
-      RC_ASSERT(i128{call.timeout_us} * 1000 < i128{deadline.at.count() - call.clock} + 1000);
+      RC_ASSERT(u64{call.timeout_us} * 1000 < u64(deadline.at.count() - call.clock) + 1000);
     }
   }
   if (outcome.step == WaitStep::TimedOut) {

@@ -15,6 +15,17 @@ namespace wrt::platform::proptest {
 inline constexpr std::uint32_t kU32Max = std::numeric_limits<std::uint32_t>::max();
 inline constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
 
+// The reference models' exact arithmetic: an unsigned type at least twice
+// as wide as size_t, so a sum of two size_t values, or a page count times the
+// page size, never wraps in a model. A 32-bit size_t (i686, clause X1) needs
+// only uint64_t, and 32-bit targets have no __int128; 64-bit hosts use the
+// GCC/Clang 128-bit extension (__extension__: -Wpedantic flags it).
+#if SIZE_MAX < UINT64_MAX
+using WideSize = std::uint64_t;
+#else
+__extension__ typedef unsigned __int128 WideSize;
+#endif
+
 // `value + delta`, wrapping like unsigned arithmetic: a neighbour of an edge.
 template <typename T>
 T shifted(T value, int delta) {

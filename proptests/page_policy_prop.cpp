@@ -10,16 +10,14 @@
 #include <optional>
 #include <utility>
 
-#include "generators.hpp"
 #include "allocator/page_policy.hpp"
+#include "generators.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/page_allocator.hpp"
 
 namespace wrt::platform::proptest {
 namespace {
 
-// __extension__: __int128 is a GCC/Clang extension that -Wpedantic flags.
-__extension__ typedef unsigned __int128 u128;
 using detail::LinearMemoryState;
 
 // The reference answer of a policy check: an error code or success.
@@ -49,10 +47,10 @@ LinearMemoryState state_of(bool allocated, std::uint32_t committed, std::uint32_
 RC_GTEST_PROP(PagePolicy, A5_CheckedAddNeverWraps, ()) {
   const auto a = *bytes_near(kSizeMax / 2);
   const auto b = *bytes_near(kSizeMax / 2);
-  const u128 sum = u128{a} + b;
+  const WideSize sum = WideSize{a} + b;
   const auto got = detail::checked_add(a, b);
   RC_ASSERT(got.has_value() == (sum <= kSizeMax));
-  if (got) RC_ASSERT(u128{*got} == sum);
+  if (got) RC_ASSERT(WideSize{*got} == sum);
 }
 
 RC_GTEST_PROP(PagePolicy, A5_PagesToBytesNeverWraps, ()) {
@@ -62,21 +60,23 @@ RC_GTEST_PROP(PagePolicy, A5_PagesToBytesNeverWraps, ()) {
                                           std::numeric_limits<std::uint64_t>::max())},
       {1, rc::gen::arbitrary<std::uint64_t>()},
   });
-  const u128 bytes = u128{pages} * kWasmPageSize;
+  // pages * page size <= SIZE_MAX exactly when pages <= floor(SIZE_MAX / page
+  // size); a u64 page count times the page size may exceed even WideSize.
+  const bool fits = pages <= kSizeMax / kWasmPageSize;
   const auto got = detail::pages_to_bytes(pages);
-  RC_ASSERT(got.has_value() == (bytes <= kSizeMax));
-  if (got) RC_ASSERT(u128{*got} == bytes);
+  RC_ASSERT(got.has_value() == fits);
+  if (got) RC_ASSERT(WideSize{*got} == WideSize{pages} * kWasmPageSize);
 }
 
 RC_GTEST_PROP(PagePolicy, A5_RoundUpIsTheNextMultipleOrNothing, ()) {
-  const auto shift = *rc::gen::inRange(0, 64);
+  const auto shift = *rc::gen::inRange(0, std::numeric_limits<std::size_t>::digits);
   const std::size_t alignment = std::size_t{1} << shift;
   const auto value = *bytes_near(alignment);
-  const u128 expected = (u128{value} + alignment - 1) / alignment * alignment;
+  const WideSize expected = (WideSize{value} + alignment - 1) / alignment * alignment;
   const auto got = detail::round_up(value, alignment);
   RC_ASSERT(got.has_value() == (expected <= kSizeMax));
   if (got) {
-    RC_ASSERT(u128{*got} == expected);
+    RC_ASSERT(WideSize{*got} == expected);
     RC_ASSERT(*got % alignment == 0);
   }
 }
@@ -91,7 +91,7 @@ RC_GTEST_PROP(PagePolicy, A3_A6_PlanAllocateMatchesTheReference, ()) {
       has_maximum ? std::optional(maximum_value) : std::nullopt;
 
   const std::uint32_t reserved = has_maximum ? maximum_value : limit;  // A4
-  const u128 reserved_bytes = u128{reserved} * kWasmPageSize;
+  const WideSize reserved_bytes = WideSize{reserved} * kWasmPageSize;
   const Verdict expected = first_violation({
       {allocated, ErrorCode::AlreadyAllocated},                              // A6
       {has_maximum && maximum_value < initial, ErrorCode::InvalidArgument},  // A3
@@ -104,7 +104,7 @@ RC_GTEST_PROP(PagePolicy, A3_A6_PlanAllocateMatchesTheReference, ()) {
   if (plan) {
     RC_ASSERT(plan->initial_pages == initial);
     RC_ASSERT(plan->reserved_pages == reserved);
-    RC_ASSERT(u128{plan->reserved_bytes} == reserved_bytes);
+    RC_ASSERT(WideSize{plan->reserved_bytes} == reserved_bytes);
   }
 }
 
@@ -118,7 +118,7 @@ RC_GTEST_PROP(PagePolicy, A7_A9_PlanGrowMatchesTheReference, ()) {
       pages_near(reserved - static_cast<std::uint32_t>(committed)), pages_near(kU32Max - current));
   const auto state = state_of(allocated, static_cast<std::uint32_t>(committed), reserved);
 
-  const u128 wanted = u128{current} + additional;
+  const WideSize wanted = WideSize{current} + additional;
   const Verdict expected = first_violation({
       {!allocated, ErrorCode::NotAllocated},                                 // A8
       {current != committed, ErrorCode::StateMismatch},                      // A7
@@ -127,12 +127,15 @@ RC_GTEST_PROP(PagePolicy, A7_A9_PlanGrowMatchesTheReference, ()) {
 
   const auto plan = detail::plan_grow(state, current, additional);
   RC_ASSERT(verdict_of(plan) == expected);
-  if (plan) RC_ASSERT(u128{*plan} == wanted);
+  if (plan) RC_ASSERT(WideSize{*plan} == wanted);
 }
 
 RC_GTEST_PROP(PagePolicy, A11_CheckDeallocateMatchesTheReference, ()) {
   const bool allocated = *rc::gen::arbitrary<bool>();
   const auto committed = *pages_near(16);
+  // No allocator holds more committed bytes than size_t counts (with a 32-bit
+  // size_t, plan_allocate refuses such a reservation: clause X1).
+  RC_PRE(WideSize{committed} * kWasmPageSize <= kSizeMax);
   const auto state = state_of(allocated, committed, committed);
   const bool right_pointer = *rc::gen::arbitrary<bool>();
   const std::byte* ptr = right_pointer ? state.base : fake_memory + 1;
@@ -141,7 +144,7 @@ RC_GTEST_PROP(PagePolicy, A11_CheckDeallocateMatchesTheReference, ()) {
 
   const Verdict expected = first_violation({
       {!allocated, ErrorCode::NotAllocated},
-      {!right_pointer || size != u128{committed} * kWasmPageSize, ErrorCode::PointerMismatch},
+      {!right_pointer || size != WideSize{committed} * kWasmPageSize, ErrorCode::PointerMismatch},
   });
   RC_ASSERT(verdict_of(detail::check_deallocate(state, ptr, size)) == expected);
 }

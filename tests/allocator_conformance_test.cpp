@@ -22,7 +22,8 @@ namespace {
 
 constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
 constexpr std::size_t kPage = kWasmPageSize;
-constexpr std::size_t kFourGiB = std::size_t{1} << 32;
+// 2^32 bytes, or 0 where size_t has 32 bits (tests that use it skip there).
+constexpr std::size_t kFourGiB = static_cast<std::size_t>(std::uint64_t{1} << 32);
 
 static_assert(PageAllocator<MmapPageAllocator>);
 static_assert(PageAllocator<StaticPageAllocator>);
@@ -142,6 +143,7 @@ TYPED_TEST(AllocatorConformance, A4_DeclaredMaximumIsTheReservation) {
 
 // 65536 pages is 2^32 bytes: 32-bit byte arithmetic would wrap to 0.
 TYPED_TEST(AllocatorConformance, A5_65536PagesReserveFourGiBWithoutWrapping) {
+  WRT_SKIP_UNLESS_SIZE_T_HOLDS_FOUR_GIB();
   auto a = this->make(65536);
   const auto m = a.allocate(0, 65536);
   ASSERT_TRUE(succeeds(m));
@@ -455,6 +457,7 @@ TYPED_TEST(AllocatorConformance, A14_AllocatorMovesToAnotherThreadAndMemoryIsSha
 
 // All of 4 GiB committed at once (mprotect only: untouched pages cost nothing).
 TEST(MmapPageAllocatorConformance, A5_Allocate65536PagesCommitsFourGiB) {
+  WRT_SKIP_UNLESS_SIZE_T_HOLDS_FOUR_GIB();
   MmapPageAllocator a;
   const auto m = a.allocate(65536);
   ASSERT_TRUE(succeeds(m));
@@ -467,6 +470,36 @@ TEST(MmapPageAllocatorConformance, A5_Allocate65536PagesCommitsFourGiB) {
   EXPECT_TRUE(
       fails_unchanged(a, ErrorCode::CapacityExceeded, [](auto& x) { return x.grow(65536, 1); }));
   EXPECT_TRUE(succeeds(a.deallocate(m->base, kFourGiB)));
+}
+
+// X1: where size_t has 32 bits, 65536 pages (2^32 bytes) cannot be
+// reserved: allocate says CapacityExceeded before any OS call, with or
+// without a declared maximum, and the allocator stays usable.
+TEST(MmapPageAllocatorConformance, X1_65536PagesAreCapacityExceededWithA32BitSizeT) {
+  if constexpr (kSizeTHoldsFourGiB)
+    GTEST_SKIP() << "size_t has 64 bits here: 65536 pages fit (A5 tests); runs in the i686 preset";
+  MmapPageAllocator a;  // the default limit: 65536 pages
+  EXPECT_TRUE(fails_unchanged(a, ErrorCode::CapacityExceeded,
+                              [](auto& x) { return x.allocate(0, 65536); }));
+  EXPECT_TRUE(
+      fails_unchanged(a, ErrorCode::CapacityExceeded, [](auto& x) { return x.allocate(1); }));
+  EXPECT_TRUE(is_empty(a));
+  const auto m = a.allocate(1, 16);
+  ASSERT_TRUE(succeeds(m));
+  EXPECT_EQ(a.reserved_bytes(), 16 * kPage);
+  EXPECT_TRUE(succeeds(a.deallocate(m->base, kPage)));
+}
+
+// X1: the guard is added to the reservation in size_t; a sum past SIZE_MAX
+// is CapacityExceeded on every host, whatever the width of size_t.
+TEST(MmapPageAllocatorConformance, X1_ReservationPlusGuardNeverWraps) {
+  for (const std::size_t guard : {kSizeMax, kSizeMax - 16 * kPage + 1, kSizeMax - 16 * kPage}) {
+    MmapPageAllocator a({16, guard});
+    EXPECT_TRUE(
+        fails_unchanged(a, ErrorCode::CapacityExceeded, [](auto& x) { return x.allocate(0); }))
+        << "guard_bytes " << guard;
+    EXPECT_TRUE(is_empty(a));
+  }
 }
 
 // reservation + guard + alignment slack must not wrap size_t.

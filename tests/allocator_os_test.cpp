@@ -134,6 +134,7 @@ TEST_F(MmapPageAllocatorOs, A10_TouchingAGuardByteFaults) {
 // page: at most that page is resident, and no part is charged to the commit
 // limit (no "ac" = VM_ACCOUNT in smaps' VmFlags).
 TEST_F(MmapPageAllocatorOs, A10_UncommittedAddressSpaceCostsNothing) {
+  WRT_SKIP_UNLESS_SIZE_T_HOLDS_FOUR_GIB();
   MmapPageAllocator a({65536, 2 * kGiB});
   const auto m = a.allocate(1);
   ASSERT_TRUE(succeeds(m));
@@ -158,6 +159,7 @@ TEST_F(MmapPageAllocatorOs, A10_UncommittedAddressSpaceCostsNothing) {
 // The same seen from the process: its resident set grows by about one page,
 // not by gigabytes (generous bound: other runtime noise fits in it).
 TEST_F(MmapPageAllocatorOs, A10_ResidentSetGrowsByAboutOnePage) {
+  WRT_SKIP_UNLESS_SIZE_T_HOLDS_FOUR_GIB();
   const auto resident_bytes = [] {
     std::ifstream statm("/proc/self/statm");
     std::size_t size = 0;
@@ -237,7 +239,8 @@ TEST_F(MmapPageAllocatorOs, A11_A13_NoMappingLeaks) {
 }
 
 // In a child with RLIMIT_AS 1 GiB above the address space it already uses,
-// a 4 GiB reservation fails for real. The limit is relative, so it works
+// a 4 GiB reservation (2 GiB where size_t has 32 bits: 4 GiB is
+// CapacityExceeded there before any OS call) fails for real. The limit is relative, so it works
 // under ASan, TSan and MSan too: their shadow reservations (terabytes) are
 // already part of the address space, and their runtimes keep 1 GiB of room.
 // Exit codes of the child:
@@ -258,7 +261,7 @@ const char* describe(int child_exit) {
     case kSetrlimitFailed:
       return "setrlimit failed";
     case kReservationSucceeded:
-      return "the 4 GiB reservation succeeded under the limit";
+      return "the reservation succeeded under the limit";
     case kNotOutOfMemory:
       return "the error was not OutOfMemory";
     case kErrnoNotEnomem:
@@ -280,7 +283,7 @@ int out_of_memory_child() {
   if (setrlimit(RLIMIT_AS, &limit) != 0) return kSetrlimitFailed;
 
   MmapPageAllocator a;
-  const auto m = a.allocate(0, 65536);
+  const auto m = a.allocate(0, kSizeTHoldsFourGiB ? 65536 : 32768);
   if (m) return kReservationSucceeded;
   if (m.error().code() != ErrorCode::OutOfMemory) return kNotOutOfMemory;
   if (m.error().os_errno() != ENOMEM) return kErrnoNotEnomem;

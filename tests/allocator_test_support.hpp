@@ -27,6 +27,15 @@ namespace wrt::platform::alloc_test {
 
 inline constexpr std::uint32_t kU32Max = 0xffffffffu;
 
+// 65536 pages (4 GiB) do not fit a 32-bit size_t: there a reservation that
+// large is CapacityExceeded (clause X1, tested by the X1_ tests), so a test
+// that needs one skips, saying why.
+inline constexpr bool kSizeTHoldsFourGiB = sizeof(std::size_t) > sizeof(std::uint32_t);
+#define WRT_SKIP_UNLESS_SIZE_T_HOLDS_FOUR_GIB()                                          \
+  if constexpr (!::wrt::platform::alloc_test::kSizeTHoldsFourGiB)                        \
+  GTEST_SKIP() << "needs 65536 pages (4 GiB) in a size_t; with a 32-bit size_t that is " \
+                  "CapacityExceeded (clause X1)"
+
 // A page-aligned buffer from the OS for StaticPageAllocator. It is backed
 // lazily, so even a 4 GiB buffer costs only the pages a test touches.
 class MappedBuffer {

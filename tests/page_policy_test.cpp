@@ -22,9 +22,17 @@ constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
 constexpr std::uint32_t kU32Max = std::numeric_limits<std::uint32_t>::max();
 constexpr std::size_t kPage = kWasmPageSize;
 
+#if SIZE_MAX > UINT32_MAX
 // A5: 65536 pages is 2^32 bytes (the Rust crate's u32 arithmetic wraps here).
 static_assert(pages_to_bytes(65536) == std::size_t{1} << 32);
 static_assert(pages_to_bytes(kU32Max) == std::size_t{kU32Max} * kPage);
+#else
+// X1: with a 32-bit size_t, 65535 pages are the most whose bytes fit, and
+// 65536 pages (2^32 bytes) do not: nothing wraps to 0.
+static_assert(pages_to_bytes(65535) == std::size_t{0xffff0000u});
+static_assert(!pages_to_bytes(65536));
+static_assert(!pages_to_bytes(kU32Max));
+#endif
 // A5: the last page count whose bytes fit size_t, and the first that does not.
 static_assert(pages_to_bytes(kSizeMax / kPage) == kSizeMax / kPage * kPage);
 static_assert(!pages_to_bytes(kSizeMax / kPage + 1));
@@ -41,8 +49,12 @@ static_assert(round_up(kSizeMax, 1) == kSizeMax);
 // A4/A5: a memory without a maximum reserves the whole 65536-page limit.
 constexpr LinearMemoryState kNotAllocated{};
 constexpr auto kWithoutMaximum = plan_allocate(kNotAllocated, 0, std::nullopt, 65536);
+#if SIZE_MAX > UINT32_MAX
 static_assert((*kWithoutMaximum).reserved_pages == 65536);
 static_assert((*kWithoutMaximum).reserved_bytes == std::size_t{1} << 32);
+#else
+static_assert(!kWithoutMaximum.has_value());  // X1: see the X1_ tests below
+#endif
 
 // A non-null base for "allocated" states; the policy never dereferences it.
 alignas(64) std::byte fake_memory[1];
@@ -87,6 +99,24 @@ TEST(PagePolicy, A7_A8_A9_GrowErrorsNameGrowUpToTheU32Edge) {
       policy_error(plan_grow(top, kU32Max - 1, kU32Max), ErrorCode::CapacityExceeded, "grow:"));
   EXPECT_TRUE(policy_error(plan_grow(top, kU32Max, 0), ErrorCode::StateMismatch, "grow:"));
   EXPECT_TRUE(policy_error(plan_grow(kNotAllocated, 0, 0), ErrorCode::NotAllocated, "grow:"));
+}
+
+// X1: where size_t has 32 bits, the byte size of a reservation is checked
+// (page_policy.hpp compiles that check only there): 65536 pages, or any count
+// past 65535, is CapacityExceeded, and 65535 pages give their exact size.
+TEST(PagePolicy, X1_ReservationBytesThatOverflowA32BitSizeTAreCapacityExceeded) {
+  if constexpr (SIZE_MAX > UINT32_MAX)
+    GTEST_SKIP() << "size_t has 64 bits here: 65536 pages fit (A5 tests); runs in the i686 preset";
+  EXPECT_TRUE(policy_error(plan_allocate(kNotAllocated, 0, 65536, 65536),
+                           ErrorCode::CapacityExceeded, "allocate:"));
+  EXPECT_TRUE(policy_error(plan_allocate(kNotAllocated, 1, std::nullopt, 65536),
+                           ErrorCode::CapacityExceeded, "allocate:"));
+  EXPECT_TRUE(policy_error(plan_allocate(kNotAllocated, 0, kU32Max, kU32Max),
+                           ErrorCode::CapacityExceeded, "allocate:"));
+  const auto largest = plan_allocate(kNotAllocated, 0, 65535, 65536);
+  ASSERT_TRUE(largest.has_value());
+  EXPECT_EQ(largest->reserved_pages, 65535u);
+  EXPECT_EQ(largest->reserved_bytes, kSizeMax - kPage + 1);
 }
 
 TEST(PagePolicy, A11_DeallocateErrorsNameDeallocate) {
