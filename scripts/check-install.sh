@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs wrt-platform (release build, no tests) into a scratch prefix, then
-# builds and runs tests/package/consumer.cpp against it twice: through the
-# CMake package wrt_platform::wrt_platform and through pkg-config. Fails if an
-# install rule, a public name or a package dependency is missing.
+# builds and runs against it, as a runtime would: tests/package/consumer.cpp
+# twice (through the CMake package wrt_platform::wrt_platform and through
+# pkg-config) and the example guest examples/shared_guest.cpp (CMake package).
+# Fails if an install rule, a public name or a package dependency is missing,
+# or if a program reports a surprise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=build/check-install
@@ -22,4 +24,8 @@ export PKG_CONFIG_PATH="$PWD/$work/prefix/lib/pkgconfig:$PWD/$work/prefix/lib64/
 # shellcheck disable=SC2046  # pkg-config prints several flags on purpose
 c++ tests/package/consumer.cpp -o "$work/pkg-config-consumer" $(pkg-config --cflags --libs wrt-platform)
 "$work/pkg-config-consumer"
-echo "check-install: CMake package and pkg-config consumers built and ran"
+
+cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$work.log"
+cmake --build "$work/examples" >> "$work.log"
+"$work/examples/shared_guest"
+echo "check-install: CMake package and pkg-config consumers and the example guest built and ran"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: installs the Debian packages, builds every configuration
+# The main job: installs the Debian packages, builds and runs the example
+# guest against the installed package, builds every configuration
 # (g++ dev with benchmarks, clang, ASan+UBSan, TSan, portable futex backend,
 # libFuzzer, MemorySanitizer, coverage), runs the whole sanitizer matrix -
 # unit, property and corpus-replay tests in each (MSan: the corpus replays
@@ -16,6 +17,10 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 bash scripts/install-deps.sh || { echo "main-job: installing dependencies failed" >&2; exit 1; }
 status=0
+# First the example guest, built against the installed package like a runtime
+# (shared LinearMemory, wait/notify, grow, traps); it prints what happened.
+example=ok
+bash scripts/check-install.sh || { example=FAILED; status=1; }
 bash sanitizers/run-matrix.sh --fuzz-seconds "${FUZZ_SECONDS:-60}" \
   dev clang asan tsan portable fuzz msan fuzz-smoke || status=1
 oss_fuzz=ok
@@ -30,6 +35,7 @@ echo "fuzz matrix (scripts/fuzz.sh, ${FUZZ_SECONDS:-60}s per harness):"
 sed -n '/^harness  *sanitizer/,$p' build/matrix/fuzz-smoke.log
 echo
 echo "OSS-Fuzz build simulation: $oss_fuzz"
+echo "example guest and installed package (scripts/check-install.sh): $example"
 cat build/coverage/summary.txt 2>/dev/null
 echo "main-job: $( ((status == 0)) && echo "nothing found" || echo "FAILURES or FINDINGS above") in $((SECONDS - start))s"
 exit "$status"
