@@ -403,6 +403,37 @@ TEST_F(TrapTest, T3_PreviousPlainHandlerIsChained) {
   });
 }
 
+// A real SIGBUS (a shared mapping of an empty file): not ours, so the
+// previous SIGBUS handler runs; it makes the file long enough and returns.
+int g_bus_file = -1;
+std::atomic<int> g_bus_calls{0};
+
+void previous_bus_handler(int, siginfo_t* info, void*) {
+  g_bus_calls.fetch_add(1);
+  g_previous_address.store(info->si_addr);
+  if (ftruncate(g_bus_file, static_cast<off_t>(kPage)) != 0) _exit(3);
+}
+
+TEST_F(TrapTest, T3_PreviousSigbusHandlerIsChainedForARealBusError) {
+  WRT_IN_CHILD({
+    g_bus_file = memfd_create("wrt-trap-test", 0);
+    ASSERT_GE(g_bus_file, 0);
+    void* p = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED, g_bus_file, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    auto* const page = static_cast<std::byte*>(p);
+    struct sigaction action {};
+    action.sa_sigaction = previous_bus_handler;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    ASSERT_EQ(sigaction(SIGBUS, &action, nullptr), 0);
+    install_or_fail();
+    EXPECT_EQ(catch_traps([&] { store(page + 16, 4, 7); }), std::nullopt);
+    EXPECT_EQ(g_bus_calls.load(), 1);
+    EXPECT_EQ(g_previous_address.load(), page + 16);
+    EXPECT_EQ(load(page + 16, 4), 7u);
+  });
+}
+
 // Memory made inaccessible behind the library's back (here, a committed page
 // of a live memory) is not ours: the handler retries once (it could have
 // been a race with grow), then passes the second fault on.
