@@ -25,6 +25,7 @@
 #endif
 
 #include "allocator_test_support.hpp"
+#include "death_test_support.hpp"
 #include "wrt/platform.hpp"
 
 namespace wrt::platform::alloc_test {
@@ -68,18 +69,6 @@ bool any_mapped(const std::vector<Mapping>& mappings, std::uintptr_t from, std::
   return false;
 }
 
-// Touches one byte in a death-test child. Sanitizers install their own
-// SIGSEGV handler (which reports and exits); the default action is restored
-// first so the child dies of the fault itself in every build.
-[[noreturn]] void touch(std::byte* p) {
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  sigaction(SIGSEGV, &dfl, nullptr);
-  *static_cast<volatile std::byte*>(p) = std::byte{1};
-  std::_Exit(0);
-}
-
 class MmapPageAllocatorOs : public ::testing::Test {
  protected:
   // Re-executing the binary for each death test, rather than forking, is
@@ -110,15 +99,15 @@ TEST_F(MmapPageAllocatorOs, A10_TouchingACommittedByteIsFine) {
   MmapPageAllocator a({8, kOddGuard});
   const auto m = a.allocate(2, 4);
   ASSERT_TRUE(succeeds(m));
-  EXPECT_EXIT(touch(m->base + 2 * kPage - 1), ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(death_test::touch(m->base + 2 * kPage - 1), ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(MmapPageAllocatorOs, A10_TouchingAnUncommittedByteFaults) {
   MmapPageAllocator a({8, kOddGuard});
   const auto m = a.allocate(2, 4);
   ASSERT_TRUE(succeeds(m));
-  EXPECT_EXIT(touch(m->base + 2 * kPage), ::testing::KilledBySignal(SIGSEGV), "");
-  EXPECT_EXIT(touch(m->base + 4 * kPage - 1), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(m->base + 2 * kPage), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(m->base + 4 * kPage - 1), ::testing::KilledBySignal(SIGSEGV), "");
 }
 
 TEST_F(MmapPageAllocatorOs, A10_TouchingAGuardByteFaults) {
@@ -126,8 +115,9 @@ TEST_F(MmapPageAllocatorOs, A10_TouchingAGuardByteFaults) {
   const auto m = a.allocate(4, 4);  // all committed: the guard follows the last committed byte
   ASSERT_TRUE(succeeds(m));
   const std::size_t guard = round_up_to_os_page(kOddGuard);
-  EXPECT_EXIT(touch(m->base + 4 * kPage), ::testing::KilledBySignal(SIGSEGV), "");
-  EXPECT_EXIT(touch(m->base + 4 * kPage + guard - 1), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(m->base + 4 * kPage), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(m->base + 4 * kPage + guard - 1),
+              ::testing::KilledBySignal(SIGSEGV), "");
 }
 
 // A 4 GiB reservation plus a 2 GiB guard with one committed, fully written

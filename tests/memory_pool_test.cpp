@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "allocator_test_support.hpp"
+#include "death_test_support.hpp"
 #include "os/fault_injection.hpp"
 #include "wrt/platform.hpp"
 
@@ -71,17 +72,6 @@ std::vector<std::byte> image_bytes(std::size_t size, std::uint8_t seed) {
   return all_zero(base, offset + bytes.size(), size);
 }
 
-// Touches one byte in a death-test child, with the default SIGSEGV action
-// (sanitizers install their own handler).
-[[noreturn]] void touch(std::byte* p) {
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  sigaction(SIGSEGV, &dfl, nullptr);
-  *static_cast<volatile std::byte*>(p) = std::byte{1};
-  std::_Exit(0);
-}
-
 class MemoryPoolTest : public ::testing::Test {
  protected:
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
@@ -118,8 +108,8 @@ TEST_F(MemoryPoolTest, M1_AGuardByteFaults) {
   ASSERT_TRUE(succeeds(a));
   ASSERT_TRUE(succeeds(a->allocate(2)));
   a->base()[2 * kPage - 1] = std::byte{1};
-  EXPECT_EXIT(touch(a->base() + 2 * kPage), ::testing::KilledBySignal(SIGSEGV), "");
-  EXPECT_EXIT(touch(a->base() + 3 * kPage - 1), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(a->base() + 2 * kPage), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(a->base() + 3 * kPage - 1), ::testing::KilledBySignal(SIGSEGV), "");
 }
 
 TEST_F(MemoryPoolTest, M1_AnUncommittedByteFaults) {
@@ -127,11 +117,11 @@ TEST_F(MemoryPoolTest, M1_AnUncommittedByteFaults) {
   auto a = pool.acquire();
   ASSERT_TRUE(succeeds(a));
   ASSERT_TRUE(succeeds(a->allocate(1)));
-  EXPECT_EXIT(touch(a->base() + kPage), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(a->base() + kPage), ::testing::KilledBySignal(SIGSEGV), "");
   // Before allocate() the slot is inaccessible too.
   auto b = MemoryPool::create({1, 4});
   ASSERT_TRUE(succeeds(b));
-  EXPECT_EXIT(touch(b->slot_base(0)), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(b->slot_base(0)), ::testing::KilledBySignal(SIGSEGV), "");
 }
 
 // A reset slot is inaccessible again past its kept bytes: a stale pointer
@@ -148,12 +138,12 @@ TEST_F(MemoryPoolTest, M1_M3_AReleasedSlotFaultsPastItsKeptBytes) {
     fill_pattern(base, 0, 2 * kPage, 1);
   }
   EXPECT_TRUE(all_zero(base, 0, kPage));
-  EXPECT_EXIT(touch(base + kPage), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(base + kPage), ::testing::KilledBySignal(SIGSEGV), "");
   // A smaller next memory: the kept bytes past it fault again (A10).
   auto b = pool.acquire();
   ASSERT_TRUE(succeeds(b));
   ASSERT_TRUE(succeeds(b->allocate(0, 2)));
-  EXPECT_EXIT(touch(base), ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(death_test::touch(base), ::testing::KilledBySignal(SIGSEGV), "");
 }
 
 TEST_F(MemoryPoolTest, M1_TheSlotCountIsAHardLimit) {
