@@ -33,38 +33,41 @@ const std::vector<std::byte>& image_bytes() {
   return bytes;
 }
 
-// One instance's memory: acquire, allocate one page, write it, hand it back.
-// Arg: keep_resident_bytes (0: the page is madvised away on reset; 65536:
-// zeroed in place and kept).
+// One instance's memory on `allocator`: allocate one page, write it, hand it
+// back. False (the error reported to `state`) when a step failed.
+template <PageAllocator A>
+bool run_instance(benchmark::State& state, A& allocator) {
+  const auto m = allocator.allocate(1);
+  if (!check(state, m.has_value() && m->base[100] == std::byte{0}, "allocate failed")) return false;
+  m->base[100] = std::byte{1};
+  benchmark::ClobberMemory();
+  return check(state, allocator.deallocate(m->base, m->committed_bytes).has_value(),
+               "deallocate failed");
+}
+
+// The same on a slot acquired from `pool`, released at the end.
+bool run_pooled_instance(benchmark::State& state, MemoryPool& pool) {
+  auto a = pool.acquire();
+  return check(state, a.has_value(), "acquire failed") && run_instance(state, *a);
+}
+
+// Acquire, allocate one page, write it, hand it back. Arg:
+// keep_resident_bytes (0: the page is madvised away on reset; 65536: zeroed
+// in place and kept).
 void BM_InstanceMemory_Pooled(benchmark::State& state) {
   const auto keep = static_cast<std::size_t>(state.range(0));
   auto pool = make_pool(4, keep);
   if (!check(state, pool.has_value(), "MemoryPool::create failed")) return;
-  for (auto _ : state) {
-    auto a = pool->acquire();
-    if (!check(state, a.has_value(), "acquire failed")) break;
-    const auto m = a->allocate(1);
-    if (!check(state, m.has_value() && m->base[100] == std::byte{0}, "allocate failed")) break;
-    m->base[100] = std::byte{1};
-    benchmark::ClobberMemory();
-    if (!check(state, a->deallocate(m->base, m->committed_bytes).has_value(), "deallocate failed"))
-      break;
-  }
+  for (auto _ : state)
+    if (!run_pooled_instance(state, *pool)) break;
 }
 BENCHMARK(BM_InstanceMemory_Pooled)->Arg(0)->Arg(65536);
 
 // The same with a fresh 4 GiB + 2 GiB reservation per instance.
 void BM_InstanceMemory_Mmap(benchmark::State& state) {
   MmapPageAllocator allocator(kConfig);
-  for (auto _ : state) {
-    const auto m = allocator.allocate(1);
-    if (!check(state, m.has_value() && m->base[100] == std::byte{0}, "allocate failed")) break;
-    m->base[100] = std::byte{1};
-    benchmark::ClobberMemory();
-    if (!check(state, allocator.deallocate(m->base, m->committed_bytes).has_value(),
-               "deallocate failed"))
-      break;
-  }
+  for (auto _ : state)
+    if (!run_instance(state, allocator)) break;
 }
 BENCHMARK(BM_InstanceMemory_Mmap);
 
@@ -150,29 +153,12 @@ MemoryPool* shared_pool() {
 void BM_Threads_Pooled(benchmark::State& state) {
   MemoryPool* pool = shared_pool();
   if (!check(state, pool != nullptr, "MemoryPool::create failed")) return;
-  for (auto _ : state) {
-    auto a = pool->acquire();
-    if (!check(state, a.has_value(), "acquire failed")) break;
-    const auto m = a->allocate(1);
-    if (!check(state, m.has_value() && m->base[100] == std::byte{0}, "allocate failed")) break;
-    m->base[100] = std::byte{1};
-    benchmark::ClobberMemory();
-  }
+  for (auto _ : state)
+    if (!run_pooled_instance(state, *pool)) break;
 }
 BENCHMARK(BM_Threads_Pooled)->Threads(1)->Threads(2)->UseRealTime();
 
-void BM_Threads_Mmap(benchmark::State& state) {
-  MmapPageAllocator allocator(kConfig);
-  for (auto _ : state) {
-    const auto m = allocator.allocate(1);
-    if (!check(state, m.has_value() && m->base[100] == std::byte{0}, "allocate failed")) break;
-    m->base[100] = std::byte{1};
-    benchmark::ClobberMemory();
-    if (!check(state, allocator.deallocate(m->base, m->committed_bytes).has_value(),
-               "deallocate failed"))
-      break;
-  }
-}
+void BM_Threads_Mmap(benchmark::State& state) { BM_InstanceMemory_Mmap(state); }
 BENCHMARK(BM_Threads_Mmap)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
