@@ -71,6 +71,31 @@ TEST_F(TrapTest, T2_EveryWidthEndingAtTheLastCommittedByteDoesNotTrap) {
   });
 }
 
+int g_plain_function_calls = 0;
+void plain_function() { ++g_plain_function_calls; }
+
+// A callable that counts its calls in `calls`, adding one more each time.
+struct Counter {
+  int* calls;
+  int step = 0;
+  void operator()() { *calls += ++step; }
+};
+
+TEST_F(TrapTest, T2_AnyInvocableBodyRunsAndReturnsNullopt) {
+  int calls = 0;
+  const auto const_body = [&calls] { ++calls; };
+  Counter counter{&calls};
+  WRT_IN_CHILD({
+    install_or_fail();
+    EXPECT_EQ(catch_traps(const_body), std::nullopt);
+    EXPECT_EQ(catch_traps(counter), std::nullopt);
+    EXPECT_EQ(catch_traps(std::move(counter)), std::nullopt);
+    EXPECT_EQ(catch_traps(&plain_function), std::nullopt);
+    EXPECT_EQ(calls, 1 + 1 + 2);
+    EXPECT_EQ(g_plain_function_calls, 1);
+  });
+}
+
 TEST_F(TrapTest, T1_AccessStraddlingTheCommittedEndTrapsAtTheFirstUncommittedByte) {
   WRT_IN_CHILD({
     install_or_fail();
