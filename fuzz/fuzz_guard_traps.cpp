@@ -27,7 +27,8 @@ using namespace wrt::platform;
 
 namespace {
 
-constexpr std::size_t k4GiB = std::size_t{1} << 32;
+// 4 GiB (0 where size_t has 32 bits: no huge memories there).
+constexpr std::size_t k4GiB = static_cast<std::size_t>(std::uint64_t{1} << 32);
 constexpr std::size_t kOsPage = 4096;
 constexpr std::uint32_t kMaxPages = 8;
 

@@ -25,8 +25,11 @@ cmake --preset coverage >/dev/null
 cmake --build --preset coverage -j "${JOBS:-2}"
 rm -rf "$out/profraw" "$out/html" "$out/summary.txt"
 mkdir -p "$out/profraw"
-# The preset sets LLVM_PROFILE_FILE=build/coverage/profraw/%p.profraw: one
-# file per process, so forked children and death tests add theirs.
+# The preset sets LLVM_PROFILE_FILE=build/coverage/profraw/%c%p.profraw: one
+# file per process, so forked children and death tests add theirs. %c
+# (continuous mode, with -mllvm -runtime-counter-relocation in the preset's
+# flags) keeps the counters in the mapped file as they change, so a child
+# that dies of a signal (the trap handler's default-action path, T3) counts too.
 ctest --preset coverage
 "$llvm_profdata" merge -sparse -o "$out/all.profdata" "$out"/profraw/*.profraw
 

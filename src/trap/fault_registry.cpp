@@ -25,16 +25,21 @@ std::array<Entry, kRegistryCapacity> entries;
 // One past the highest slot ever claimed: readers scan only that far.
 std::atomic<std::uint32_t> slots_in_use{0};
 
+// Makes slots_in_use at least `count` (a CAS loop: claims may race).
+void raise_slots_in_use(std::uint32_t count) noexcept {
+  std::uint32_t seen = slots_in_use.load(std::memory_order_relaxed);
+  do {
+    if (seen >= count) return;
+  } while (!slots_in_use.compare_exchange_weak(seen, count, std::memory_order_release));
+}
+
 }  // namespace
 
 std::optional<std::uint32_t> claim_slot() noexcept {
   for (std::uint32_t slot = 0; slot < kRegistryCapacity; ++slot) {
     bool expected = false;
     if (entries[slot].claimed.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
-      std::uint32_t seen = slots_in_use.load(std::memory_order_relaxed);
-      while (seen <= slot &&
-             !slots_in_use.compare_exchange_weak(seen, slot + 1, std::memory_order_release)) {
-      }
+      raise_slots_in_use(slot + 1);
       return slot;
     }
   }
