@@ -143,12 +143,14 @@ BENCHMARK_TEMPLATE(BM_WakeAllOf64, RawSleepers)->UseManualTime()->MinTime(0.02);
 
 // memory.grow by one page, shared (mutex, release store) or not; a full
 // memory is replaced outside the timed part.
+constexpr std::uint32_t kGrowMaximum = 4096;
+
 template <bool kShared>
 void BM_LinearMemoryGrow(benchmark::State& state) {
-  constexpr std::uint32_t kMaximum = 4096;
+  constexpr std::uint32_t kMaximum = kGrowMaximum;
   const auto make = [] {
-    return Memory::create(MmapPageAllocator(PageAllocatorConfig{kMaximum, 0}),
-                          MemoryType{0, kMaximum, kShared});
+    return Memory::create(MmapPageAllocator(PageAllocatorConfig{kGrowMaximum, 0}),
+                          MemoryType{0, kGrowMaximum, kShared});
   };
   auto memory = make();
   if (!check(state, memory.has_value(), "create failed")) return;

@@ -109,10 +109,9 @@ Result<WaitResult> atomic_wait_at(void* word, WaitWidth width, std::uint64_t exp
     std::optional<nanoseconds> left;
     if (state == kQueued && !deadline.is_never()) {
       left = time_left(deadline, now());
-      if (*left <= nanoseconds::zero()) {
-        if (try_leave(bucket, self)) return WaitResult::TimedOut;
-        continue;
-      }
+      // Not left: claimed meanwhile. The wait below then sees the state
+      // changed (NotEqual) and the next round waits for the mark.
+      if (*left <= nanoseconds::zero() && try_leave(bucket, self)) return WaitResult::TimedOut;
     }
     // Woken, NotEqual and TimedOut all loop: the state word and our own
     // deadline decide. Signals never reach here (F4).
