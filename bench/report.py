@@ -67,6 +67,25 @@ COMPARISONS = [
      "BM_TrapRoundTrip_Ours", "BM_TrapRoundTrip_RawSigsetjmp", (1.2, "≤ 1.2×"), None),
     ("65,536 `i32.load`s relying on the guard and traps vs an explicit bounds check each",
      "BM_InterpreterLoads_GuardedByTraps", "BM_InterpreterLoads_BoundsChecked", None, None),
+] + [
+    row
+    for cpus, where in ((2, "two CPUs"), (1, "one CPU"))
+    for row in (
+        (f"Ping-pong round trip, {where}: `LinearMemory` wait32/notify vs raw futex(2)",
+         PING.format("Wait32Channel", cpus), PING.format("RawFutexChannel", cpus),
+         (1.15, "≤ 1.15×"), "wasmping"),
+        (f"Ping-pong round trip, {where}: `LinearMemory` wait64/notify vs wait32/notify",
+         PING.format("Wait64Channel", cpus), PING.format("Wait32Channel", cpus),
+         (1.15, "≤ 1.15×"), "wasmping"),
+    )
+] + [
+    ("`atomic_notify` with nobody waiting vs raw `FUTEX_WAKE`",
+     "BM_NotifyNoWaiters_Ours", "BM_FutexWakeNoWaiters_Raw", (0.2, "≤ 0.2×"), None),
+    ("`atomic_notify` of all 64 sleepers vs one raw `FUTEX_WAKE` of 64",
+     "BM_WakeAllOf64<WasmSleepers>/manual_time",
+     "BM_WakeAllOf64<RawSleepers>/manual_time", None, None),
+    ("`LinearMemory::grow` by 1 page: shared (mutex, release store) vs unshared",
+     "BM_LinearMemoryGrow<true>", "BM_LinearMemoryGrow<false>", None, None),
 ]
 # Memory pool (issue 14): a ratio below 1 is the pool being faster.
 COMPARISONS += [
@@ -106,6 +125,13 @@ NOTES = {
         "one change measured 8.3 ns against 153 ns for `FUTEX_WAKE`, 0.054×: at the goal's edge, "
         "since the locked instruction itself costs ~4.7 ns here; the barrier cannot go, it is "
         "what keeps a wake from being lost (F2)."),
+    "wasmping": (
+        "A `LinearMemory` round trip makes the same two system calls per side as raw futex(2) "
+        "(one FUTEX_WAKE, one FUTEX_WAIT), on the waiter's own word instead of the guest's, "
+        "plus the queue's mutex twice and a few atomics. On two CPUs the time is dominated by "
+        "waking a halted virtual CPU through the hypervisor (see the futex ping-pong note) and "
+        "by the other jobs on this shared machine, so the ratio moves with the load; the "
+        "one-CPU rows, where the CPU time is the measure, show the cost of the queue itself."),
     "ping": (
         "The two threads are pinned: both on one CPU, or one on each of two. On two CPUs of "
         "this VM with the machine otherwise idle, waking a thread asleep on the other CPU is "

@@ -97,11 +97,12 @@ struct WaiterSut {
   std::uint32_t queued_at(std::uint64_t address) const {
     return detail::atomic_waiters_at(memory->data() + address);
   }
-  // Waits (bounded) until `n` waiters are queued on `address`.
+  // Waits (bounded) until `n` waiters are queued on `address`; false at
+  // once if the newest waiter returned instead of queueing.
   bool eventually_queued(std::uint64_t address, std::uint32_t n) const {
     const auto give_up = std::chrono::steady_clock::now() + kPatience;
     while (queued_at(address) != n) {
-      if (std::chrono::steady_clock::now() > give_up) return false;
+      if (waiters.back()->done.load() || std::chrono::steady_clock::now() > give_up) return false;
       std::this_thread::yield();
     }
     return true;

@@ -17,9 +17,12 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-// A waiter's own futex word: it sleeps while the word is kQueued.
-constexpr std::uint32_t kQueued = 0;
-constexpr std::uint32_t kChosen = 1;  // set by a notify, under the bucket's mutex
+// A waiter's own futex word. A notify claims waiters under the bucket's
+// mutex (unlinking them), then, after letting go of it, marks each chosen
+// and wakes it: only the mark makes a wait return Woken.
+constexpr std::uint32_t kQueued = 0;   // in the bucket's list
+constexpr std::uint32_t kClaimed = 1;  // taken by a notify that will mark it
+constexpr std::uint32_t kChosen = 2;   // marked: the wait returns Woken
 
 // Lives on the waiting thread's stack while it is in a bucket's list.
 struct Waiter {
@@ -66,15 +69,14 @@ std::uint64_t load_word(void* word, WaitWidth width) noexcept {
 
 nanoseconds now() noexcept { return std::chrono::steady_clock::now().time_since_epoch(); }
 
-// Leaves the queue after a timeout or a failed futex wait. A notify that
-// chose this waiter in the meantime already unlinked and counted it: then
-// the wait is Woken, whatever woke the thread.
-Result<WaitResult> leave(Bucket& bucket, Waiter& self, std::optional<Error> failure) noexcept {
+// Leaves the queue after a timeout or a failed futex wait, unless a
+// notify claimed this waiter first: then it is counted, and the wait goes
+// on (without a deadline) until the mark arrives and returns Woken.
+bool try_leave(Bucket& bucket, Waiter& self) noexcept {
   const std::lock_guard lock(bucket.mutex);
-  if (self.state.load(std::memory_order_relaxed) == kChosen) return WaitResult::Woken;
-  bucket.unlink(&self);
-  if (failure) return tl::unexpected(*failure);
-  return WaitResult::TimedOut;
+  const bool queued = self.state.load(std::memory_order_relaxed) == kQueued;
+  if (queued) bucket.unlink(&self);
+  return queued;
 }
 
 }  // namespace
@@ -100,16 +102,21 @@ Result<WaitResult> atomic_wait_at(void* word, WaitWidth width, std::uint64_t exp
   }
   const std::uint32_t* sleep_word = word_address(self.state);
   for (;;) {
+    const std::uint32_t state = self.state.load(std::memory_order_acquire);
+    if (state == kChosen) return WaitResult::Woken;
+    // Only a queued waiter has a deadline: a claimed one is already counted
+    // by its notify, which marks it right after letting go of the lock.
     std::optional<nanoseconds> left;
-    if (!deadline.is_never()) {
+    if (state == kQueued && !deadline.is_never()) {
       left = time_left(deadline, now());
-      if (*left <= nanoseconds::zero()) return leave(bucket, self, std::nullopt);
+      // Not left: claimed meanwhile. The wait below then sees the state
+      // changed (NotEqual) and the next round waits for the mark.
+      if (*left <= nanoseconds::zero() && try_leave(bucket, self)) return WaitResult::TimedOut;
     }
-    if (self.state.load(std::memory_order_acquire) == kChosen) return WaitResult::Woken;
-    // Woken, NotEqual (already chosen) and TimedOut all loop: the state and
-    // our own deadline decide. Signals never reach here (F4).
-    const Result<WaitResult> slept = wait_on_address(sleep_word, kQueued, left);
-    if (!slept) return leave(bucket, self, slept.error());
+    // Woken, NotEqual and TimedOut all loop: the state word and our own
+    // deadline decide. Signals never reach here (F4).
+    const Result<WaitResult> slept = wait_on_address(sleep_word, state, left);
+    if (!slept && try_leave(bucket, self)) return tl::unexpected(slept.error());
   }
 }
 
@@ -119,26 +126,39 @@ std::uint32_t atomic_notify_at(const void* word, std::uint32_t count) noexcept {
   // Orders the guest's store before the look at `announced` (see above).
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (bucket.announced.load(std::memory_order_seq_cst) == 0) return 0;  // no lock, no system call
-  const std::lock_guard lock(bucket.mutex);
-  std::uint32_t chosen = 0;
-  for (Waiter* w = bucket.head; w != nullptr && chosen < count;) {
-    Waiter* const next = w->next;
-    if (w->word == word) {
-      bucket.unlink(w);
-      // Only the futex key survives the store: once it sees kChosen the
-      // waiter may return and its Waiter die, and the wake needs no more
-      // than the address.
-      const std::uint32_t* sleep_word = word_address(w->state);
-      w->state.store(kChosen, std::memory_order_release);
-      // The mark is the decision; a failed wake only leaves the waiter
-      // asleep until its own deadline, when it finds the mark and returns
-      // Woken (futex(2) cannot fail for a mapped, aligned private word).
-      (void)wake_address(sleep_word, 1);
-      ++chosen;
+  // Claim under the lock, oldest first, into a private FIFO chain (through
+  // the claimed waiters' own `next`, which nobody else touches now).
+  Waiter* claimed = nullptr;
+  Waiter** tail = &claimed;
+  std::uint32_t n = 0;
+  {
+    const std::lock_guard lock(bucket.mutex);
+    for (Waiter* w = bucket.head; w != nullptr && n < count;) {
+      Waiter* const next = w->next;
+      if (w->word == word) {
+        bucket.unlink(w);
+        w->state.store(kClaimed, std::memory_order_relaxed);
+        *tail = w;
+        tail = &w->next;
+        ++n;
+      }
+      w = next;
     }
+  }
+  // Mark and wake outside the lock, so a woken waiter never finds it held.
+  // After the mark the waiter may return and its Waiter die: read `next`
+  // and the futex key first (a wake needs only the address). A failed wake
+  // only leaves the waiter asleep until its deadline, when it finds the
+  // mark and returns Woken (futex(2) cannot fail for a mapped, aligned
+  // private word).
+  for (Waiter* w = claimed; w != nullptr;) {
+    Waiter* const next = w->next;
+    const std::uint32_t* sleep_word = word_address(w->state);
+    w->state.store(kChosen, std::memory_order_release);
+    (void)wake_address(sleep_word, 1);
     w = next;
   }
-  return chosen;
+  return n;
 }
 
 std::uint32_t atomic_waiters_at(const void* word) noexcept {
