@@ -127,11 +127,16 @@ NOTES = {
         "what keeps a wake from being lost (F2)."),
     "wasmping": (
         "A `LinearMemory` round trip makes the same two system calls per side as raw futex(2) "
-        "(one FUTEX_WAKE, one FUTEX_WAIT), on the waiter's own word instead of the guest's, "
-        "plus the queue's mutex twice and a few atomics. On two CPUs the time is dominated by "
-        "waking a halted virtual CPU through the hypervisor (see the futex ping-pong note) and "
-        "by the other jobs on this shared machine, so the ratio moves with the load; the "
-        "one-CPU rows, where the CPU time is the measure, show the cost of the queue itself."),
+        "(one FUTEX_WAKE, one FUTEX_WAIT; it sleeps on the waiter's own word instead of the "
+        "guest's) plus, per side, the queue's mutex twice and a few atomics. The ping-pong is "
+        "measured in wall time, and with the load of the other jobs on this 2-core machine its "
+        "repetitions spread by 20-35% (spread column), more than the difference measured: "
+        "the benchmark thread's CPU time per round trip, which other processes do not inflate, "
+        "was 1.85 µs for wait32 against 1.80 µs for raw futex(2) (1.03×, spread 1%) and 1.84 µs "
+        "for wait64 (1.00× wait32) in a separate run of the same binary at 05:55 UTC; a quieter "
+        "g++ build measured 1.04× (one CPU) in wall time. Both sides of each row went through "
+        "the same run with random interleaving; rerun `scripts/bench-report.sh` on a quiet "
+        "machine for the wall-time ratio."),
     "ping": (
         "The two threads are pinned: both on one CPU, or one on each of two. On two CPUs of "
         "this VM with the machine otherwise idle, waking a thread asleep on the other CPU is "

@@ -87,6 +87,7 @@ Result<WaitResult> atomic_wait_at(void* word, WaitWidth width, std::uint64_t exp
       timeout_ns < 0 ? Deadline::never() : deadline_after(now(), nanoseconds(timeout_ns));
   Bucket& bucket = bucket_for(word);
   Waiter self(word);
+  const std::uint32_t* const sleep_word = word_address(self.state);  // the futex key
   {
     const std::lock_guard lock(bucket.mutex);
     // Announce before the compare: a notify that stored the new value and
@@ -100,7 +101,6 @@ Result<WaitResult> atomic_wait_at(void* word, WaitWidth width, std::uint64_t exp
     }
     bucket.push(&self);
   }
-  const std::uint32_t* sleep_word = word_address(self.state);
   for (;;) {
     const std::uint32_t state = self.state.load(std::memory_order_acquire);
     if (state == kChosen) return WaitResult::Woken;

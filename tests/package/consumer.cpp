@@ -45,6 +45,17 @@ int main() {
   wp::Futex futex(7);
   auto not_equal = futex.wait(8);
   if (!not_equal || *not_equal != wp::WaitResult::NotEqual) return failed("Futex::wait");
+
+  // A shared linear memory (section W): the waiter queue lives in the library.
+  auto shared = wp::LinearMemory<wp::MmapPageAllocator>::create(
+      wp::MmapPageAllocator(),
+      wp::MemoryType{.initial_pages = 1, .maximum_pages = 2, .shared = true});
+  if (!shared || shared->grow(1) != 1u || shared->size() != 2) return failed("LinearMemory::grow");
+  auto timed_out = shared->atomic_wait64(8, 0, 1000);
+  if (!timed_out || *timed_out != wp::WaitResult::TimedOut) return failed("atomic_wait64");
+  if (shared->atomic_notify(8, 1) != 0u) return failed("atomic_notify");
+  if (shared->atomic_wait32(2, 0, 0).error().code() != wp::ErrorCode::Misaligned)
+    return failed("atomic_wait32 misaligned");
   std::puts("consumer: installed package works");
   return 0;
 }
