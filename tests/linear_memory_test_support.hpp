@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "futex_test_support.hpp"
+#include "memory_backend_support.hpp"
 #include "wrt/platform.hpp"
 
 namespace wrt::platform::linear_memory_testing {
@@ -25,49 +26,12 @@ namespace wrt::platform::linear_memory_testing {
 using futex_testing::eventually;
 using futex_testing::WaitingThread;
 
-inline constexpr std::uint32_t kLimitPages = 8;
 inline constexpr std::uint32_t kAllValues = UINT32_MAX;
-
-template <typename T>
-T& value_or_throw(Result<T>& result) {
-  if (!result) throw std::runtime_error(std::string("set-up failed: ") + result.error().message());
-  return *result;
-}
-
-// Makes allocators of one backend with a page limit of kLimitPages.
-template <typename A>
-struct Backend;
-
-template <>
-struct Backend<MmapPageAllocator> {
-  MmapPageAllocator make() { return MmapPageAllocator(PageAllocatorConfig{kLimitPages, 0}); }
-};
-
-template <>
-struct Backend<StaticPageAllocator> {
-  struct AlignedDelete {
-    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{kWasmPageSize}); }
-  };
-  // One buffer per allocator, dirty so that zero-filling is visible; they
-  // outlive every memory the test makes (the fixture owns them).
-  std::vector<std::unique_ptr<std::byte[], AlignedDelete>> buffers;
-
-  StaticPageAllocator make() {
-    constexpr std::size_t kBytes = std::size_t{kLimitPages} * kWasmPageSize;
-    buffers.emplace_back(new (std::align_val_t{kWasmPageSize}) std::byte[kBytes]);
-    for (std::size_t i = 0; i < kBytes; ++i) buffers.back()[i] = std::byte{0xa5};
-    auto allocator = StaticPageAllocator::create(std::span(buffers.back().get(), kBytes));
-    return std::move(value_or_throw(allocator));
-  }
-};
-
-using Backends = ::testing::Types<MmapPageAllocator, StaticPageAllocator>;
-struct BackendName {
-  template <typename A>
-  static std::string GetName(int) {
-    return std::is_same_v<A, MmapPageAllocator> ? "Mmap" : "Static";
-  }
-};
+using memory_testing::Backend;
+using memory_testing::BackendName;
+using memory_testing::Backends;
+using memory_testing::kLimitPages;
+using memory_testing::value_or_throw;
 
 inline MemoryType shared_type(std::uint32_t initial, std::uint32_t maximum = kLimitPages) {
   return MemoryType{initial, maximum, true};

@@ -18,46 +18,18 @@
 #include <type_traits>
 #include <vector>
 
+#include "memory_backend_support.hpp"
 #include "wrt/platform.hpp"
 
 namespace wrt::platform {
 namespace {
 
 constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
-constexpr std::uint32_t kLimitPages = 8;
-
-// The value, or an exception GoogleTest reports as the test's failure: set-up
-// that cannot go on without it.
-template <typename T>
-T& value_or_throw(Result<T>& result) {
-  if (!result) throw std::runtime_error(std::string("set-up failed: ") + result.error().message());
-  return *result;
-}
-
-// Makes allocators of one backend with a page limit of kLimitPages.
-template <typename A>
-struct Backend;
-
-template <>
-struct Backend<MmapPageAllocator> {
-  MmapPageAllocator make() { return MmapPageAllocator(PageAllocatorConfig{kLimitPages, 0}); }
-};
-
-template <>
-struct Backend<StaticPageAllocator> {
-  struct AlignedDelete {
-    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{kWasmPageSize}); }
-  };
-  // The buffer outlives every allocator made from it: the fixture owns it.
-  std::unique_ptr<std::byte[], AlignedDelete> buffer{new (std::align_val_t{kWasmPageSize})
-                                                         std::byte[kLimitPages * kWasmPageSize]};
-
-  StaticPageAllocator make() {
-    auto allocator =
-        StaticPageAllocator::create(std::span(buffer.get(), kLimitPages * kWasmPageSize));
-    return std::move(value_or_throw(allocator));
-  }
-};
+using memory_testing::Backend;
+using memory_testing::BackendName;
+using memory_testing::Backends;
+using memory_testing::kLimitPages;
+using memory_testing::value_or_throw;
 
 template <typename A>
 class MemoryProvider : public ::testing::Test {
@@ -79,13 +51,6 @@ class MemoryProvider : public ::testing::Test {
   Backend<A> backend_;
 };
 
-using Backends = ::testing::Types<MmapPageAllocator, StaticPageAllocator>;
-struct BackendName {
-  template <typename A>
-  static std::string GetName(int) {
-    return std::is_same_v<A, MmapPageAllocator> ? "Mmap" : "Static";
-  }
-};
 TYPED_TEST_SUITE(MemoryProvider, Backends, BackendName);
 
 std::vector<std::byte> pattern(std::size_t size, std::uint8_t seed) {

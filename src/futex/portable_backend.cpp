@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "futex/futex_backend.hpp"
+#include "futex/waiter_list.hpp"
 #include "os/seam.hpp"
 
 namespace wrt::platform::detail {
@@ -24,22 +25,9 @@ struct Waiter {
   Waiter* next = nullptr;
 };
 
-struct alignas(64) Bucket {
+// The longest waiter wakes first.
+struct alignas(64) Bucket : WaiterList<Waiter> {
   std::mutex mutex;
-  Waiter* head = nullptr;  // FIFO: the longest waiter wakes first
-  Waiter* tail = nullptr;
-
-  void push(Waiter* w) noexcept {
-    w->prev = tail;
-    (tail != nullptr ? tail->next : head) = w;
-    tail = w;
-  }
-
-  void unlink(Waiter* w) noexcept {
-    (w->prev != nullptr ? w->prev->next : head) = w->next;
-    (w->next != nullptr ? w->next->prev : tail) = w->prev;
-    w->prev = w->next = nullptr;
-  }
 };
 
 constexpr std::size_t kBuckets = 64;

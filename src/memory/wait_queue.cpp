@@ -11,6 +11,7 @@
 
 #include "futex/futex_core.hpp"
 #include "futex/futex_logic.hpp"
+#include "futex/waiter_list.hpp"
 
 namespace wrt::platform::detail {
 namespace {
@@ -33,24 +34,14 @@ struct Waiter {
   Waiter* next = nullptr;
 };
 
-struct alignas(64) Bucket {
+struct alignas(64) Bucket : WaiterList<Waiter> {
   std::mutex mutex;
   // Waiters that announced themselves (under the mutex, before comparing)
   // and have not left: notify reads it without the mutex to skip the lock.
   std::atomic<std::uint32_t> announced{0};
-  Waiter* head = nullptr;  // FIFO: the oldest waiter first
-  Waiter* tail = nullptr;
-
-  void push(Waiter* w) noexcept {
-    w->prev = tail;
-    (tail != nullptr ? tail->next : head) = w;
-    tail = w;
-  }
 
   void unlink(Waiter* w) noexcept {
-    (w->prev != nullptr ? w->prev->next : head) = w->next;
-    (w->next != nullptr ? w->next->prev : tail) = w->prev;
-    w->prev = w->next = nullptr;
+    WaiterList::unlink(w);
     announced.fetch_sub(1, std::memory_order_relaxed);
   }
 };
