@@ -16,6 +16,7 @@
 
 #include "futex/futex_core.hpp"
 #include "futex_test_support.hpp"
+#include "signal_test_support.hpp"
 
 namespace wrt::platform::futex_testing {
 namespace {
@@ -132,41 +133,12 @@ TYPED_TEST(FutexCoreTest, F3_HugeTimeoutsSaturateInsteadOfBecomingShort) {
   }
 }
 
-// A no-op handler: its only effect is to interrupt a blocking system call.
-std::atomic<int> signals_handled{0};
-extern "C" void count_signal(int) { signals_handled.fetch_add(1); }
-
-class InterruptingSignal {
- public:
-  InterruptingSignal() {
-    struct sigaction action {};
-    action.sa_handler = count_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;  // no SA_RESTART: blocking calls fail with EINTR
-    sigaction(SIGUSR1, &action, &previous_);
-  }
-  ~InterruptingSignal() { sigaction(SIGUSR1, &previous_, nullptr); }
-
- private:
-  struct sigaction previous_ {};
-};
-
-// Sends SIGUSR1 to `target` while it sleeps on `addr`, about once per
-// millisecond, until it finishes. Returns how many signals hit a sleeper.
+// Sends signals to `target` while it sleeps on `addr` in `Backend`.
 template <typename Backend>
 int interrupt_until_done(WaitingThread& target, const std::uint32_t* addr,
-                         std::optional<int> max_signals = {}) {
-  int sent = 0;
-  while (!target.done() && (!max_signals || sent < *max_signals)) {
-    if (sleeping<Backend>(addr, {&target}) == 1) {
-      pthread_kill(target.native_handle(), SIGUSR1);
-      ++sent;
-    }
-    // Pacing only: the loop's exit does not depend on this pause.
-    const auto next = steady_clock::now() + 1ms;
-    while (steady_clock::now() < next) std::this_thread::yield();
-  }
-  return sent;
+                         int max_signals = INT_MAX) {
+  return futex_testing::interrupt_until_done(
+      target, [&] { return sleeping<Backend>(addr, {&target}) == 1; }, max_signals);
 }
 
 TYPED_TEST(FutexCoreTest, F4_SignalsNeitherShortenNorFailATimedWait) {

@@ -19,12 +19,14 @@
 
 #include "futex/futex_logic.hpp"
 #include "linear_memory_test_support.hpp"
+#include "signal_test_support.hpp"
 
 namespace wrt::platform::linear_memory_testing {
 namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::steady_clock;
+using futex_testing::InterruptingSignal;
 
 template <typename A>
 using LinearMemoryThreads = LinearMemoryTest<A>;
@@ -78,44 +80,16 @@ TYPED_TEST(LinearMemoryThreads, W5_W7_AStoreWithoutANotifyWakesNobody) {
   EXPECT_EQ(narrow->join(), WaitResult::Woken);
 }
 
-std::atomic<int> signals_handled{0};
-void count_signal(int) { signals_handled.fetch_add(1, std::memory_order_relaxed); }
-
-// SIGUSR1 with a handler installed without SA_RESTART, so that blocking
-// calls fail with EINTR; the previous action is restored afterwards.
-class InterruptingSignal {
- public:
-  InterruptingSignal() {
-    struct sigaction action {};
-    action.sa_handler = count_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;
-    sigaction(SIGUSR1, &action, &previous_);
-  }
-  ~InterruptingSignal() { sigaction(SIGUSR1, &previous_, nullptr); }
-  InterruptingSignal(const InterruptingSignal&) = delete;
-  InterruptingSignal& operator=(const InterruptingSignal&) = delete;
-
- private:
-  struct sigaction previous_ {};
-};
-
-// Sends SIGUSR1 to `target` whenever it is queued on `address` and asleep,
-// about once a millisecond, until it finishes or `max_signals` were sent.
-// Returns how many signals hit a sleeping waiter.
+// Sends signals to `target` while it is queued on `address` and asleep.
 template <typename M>
 int interrupt_until_done(M& memory, std::uint64_t address, WaitingThread& target, int max_signals) {
-  int sent = 0;
-  while (!target.done() && sent < max_signals) {
-    if (detail::atomic_waiters_at(memory.data() + address) == 1 &&
-        blocked_in_futex_call(target.tid())) {
-      pthread_kill(target.native_handle(), SIGUSR1);
-      ++sent;
-    }
-    const auto next = steady_clock::now() + 1ms;  // pacing only
-    while (steady_clock::now() < next) std::this_thread::yield();
-  }
-  return sent;
+  return futex_testing::interrupt_until_done(
+      target,
+      [&] {
+        return detail::atomic_waiters_at(memory.data() + address) == 1 &&
+               blocked_in_futex_call(target.tid());
+      },
+      max_signals);
 }
 
 TYPED_TEST(LinearMemoryThreads, W5_SignalsNeitherWakeNorShortenATimedWait) {

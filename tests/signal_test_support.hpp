@@ -1,0 +1,54 @@
+// Signals that interrupt a blocking wait, for the tests that prove a signal
+// neither ends nor shortens a wait (F4, W5). POSIX only.
+#pragma once
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <climits>
+#include <thread>
+
+#include "futex_test_support.hpp"
+
+namespace wrt::platform::futex_testing {
+
+// SIGUSR1 with a handler that does nothing, installed without SA_RESTART so
+// that a blocking call it hits fails with EINTR; the previous action is
+// restored on destruction.
+class InterruptingSignal {
+ public:
+  InterruptingSignal() {
+    struct sigaction action {};
+    action.sa_handler = [](int) {};
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    sigaction(SIGUSR1, &action, &previous_);
+  }
+  ~InterruptingSignal() { sigaction(SIGUSR1, &previous_, nullptr); }
+  InterruptingSignal(const InterruptingSignal&) = delete;
+  InterruptingSignal& operator=(const InterruptingSignal&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
+
+// Sends SIGUSR1 to `target` whenever `asleep()` says it sleeps, about once a
+// millisecond, until it finishes or `max_signals` were sent. Returns how
+// many signals were sent to a sleeper.
+template <typename Asleep>
+int interrupt_until_done(WaitingThread& target, Asleep asleep, int max_signals = INT_MAX) {
+  int sent = 0;
+  while (!target.done() && sent < max_signals) {
+    if (asleep()) {
+      pthread_kill(target.native_handle(), SIGUSR1);
+      ++sent;
+    }
+    // Pacing only: the loop's exit does not depend on this pause.
+    const auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+    while (std::chrono::steady_clock::now() < next) std::this_thread::yield();
+  }
+  return sent;
+}
+
+}  // namespace wrt::platform::futex_testing
