@@ -12,7 +12,7 @@
 #   4. clang source-based coverage of src/ with its bar (scripts/coverage.sh);
 #   5. the platform workflows i686, aarch64 (qemu-user) and windows (Wine):
 #      unit and property tests per platform (README, "Platforms").
-# Prints a summary table at the end. Takes about 7 minutes on 2 cores, apt
+# Prints a summary table at the end. Takes about 15 minutes on 2 cores, apt
 # install included (measured: sanitizers/README.md, "CI").
 set -uo pipefail
 cd "$(dirname "$0")/.."
