@@ -25,7 +25,9 @@ cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j2 >/de
 rm -rf "$logs" && mkdir -p "$logs"
 
 spinners=()
+ctest_pid=""
 stop_spinners() {
+  [ -n "$ctest_pid" ] && kill "$ctest_pid" 2>/dev/null
   for pid in "${spinners[@]}"; do kill "$pid" 2>/dev/null; done
   wait "${spinners[@]}" 2>/dev/null
 }
@@ -44,7 +46,10 @@ for ((run = 1; run <= runs; run++)); do
   log="$logs/run-$run.log"
   t=$SECONDS
   rm -f "$failed_list"
-  if ctest --preset "$preset" -LE bench-smoke -R "$pattern" >"$log" 2>&1; then
+  # In the background and waited for, so that Ctrl-C reaches the traps at once.
+  ctest --preset "$preset" -LE bench-smoke -R "$pattern" >"$log" 2>&1 &
+  ctest_pid=$!
+  if wait "$ctest_pid"; then
     echo "flake-hunt: run $run/$runs ok ($((SECONDS - t))s, $busy busy processes)"
     rm -f "$log"
     continue

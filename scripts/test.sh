@@ -9,8 +9,10 @@
 #   2. the OSS-Fuzz build simulation (scripts/oss-fuzz-local.sh);
 #   3. a consumer of the installed package, by CMake and pkg-config
 #      (scripts/check-install.sh);
-#   4. clang source-based coverage of src/ with its bar (scripts/coverage.sh).
-# Prints a summary table at the end. Takes about 7 minutes on 2 cores, apt
+#   4. clang source-based coverage of src/ with its bar (scripts/coverage.sh);
+#   5. the platform workflows i686, aarch64 (qemu-user) and windows (Wine):
+#      unit and property tests per platform (README, "Platforms").
+# Prints a summary table at the end. Takes about 15 minutes on 2 cores, apt
 # install included (measured: sanitizers/README.md, "CI").
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +39,9 @@ step "matrix" bash sanitizers/run-matrix.sh --fuzz-seconds "${FUZZ_SECONDS:-20}"
 step "oss-fuzz simulation" bash scripts/oss-fuzz-local.sh
 step "installed package" bash scripts/check-install.sh
 step "coverage" bash scripts/coverage.sh
+for preset in i686 aarch64 windows; do
+  step "$preset" env WINEDEBUG=-all cmake --workflow --preset "$preset"
+done
 
 echo
 echo "==== test.sh: summary"

@@ -28,12 +28,20 @@ using fault::OsCall;
 
 constexpr std::size_t kPage = kWasmPageSize;
 
-// ENOMEM and a few errnos the calls can really return.
-constexpr int kErrnos[] = {ENOMEM, EINVAL, EAGAIN, EACCES, EPERM};
+// The error that means out of memory: ENOMEM, or on Windows (where the seam
+// injects GetLastError() codes) ERROR_COMMITMENT_LIMIT.
+#ifdef _WIN32
+constexpr int kOutOfMemory = 1455;
+#else
+constexpr int kOutOfMemory = ENOMEM;
+#endif
 
-// A12: ENOMEM is OutOfMemory, any other errno SystemError.
+// Out of memory and a few errors the calls can really return.
+constexpr int kErrnos[] = {kOutOfMemory, EINVAL, EAGAIN, EACCES, EPERM};
+
+// A12: out of memory is OutOfMemory, any other error SystemError.
 ErrorCode code_for(int error) {
-  return error == ENOMEM ? ErrorCode::OutOfMemory : ErrorCode::SystemError;
+  return error == kOutOfMemory ? ErrorCode::OutOfMemory : ErrorCode::SystemError;
 }
 
 // Calls of each kind since the last reset.

@@ -73,7 +73,13 @@ class MmapPageAllocatorOs : public ::testing::Test {
  protected:
   // Re-executing the binary for each death test, rather than forking, is
   // safe whatever threads gtest or a sanitizer runtime has started.
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+  void SetUp() override {
+#ifdef WRT_PLATFORM_TESTS_UNDER_QEMU
+    GTEST_SKIP() << "under qemu-user, /proc/self/{maps,smaps,statm}, mincore, RLIMIT_AS and the "
+                    "faults of death tests show the emulator's process, not the guest's";
+#endif
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+  }
 };
 
 // A guard of 3 pages and one byte: rounded up to the OS page size.

@@ -4,7 +4,14 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#ifdef _WIN32
+#ifndef NOMINMAX
+#define NOMINMAX  // <windows.h> must not define min and max macros
+#endif
+#include <windows.h>
+#else
 #include <sys/mman.h>
+#endif
 
 #include <algorithm>
 #include <cstddef>
@@ -43,14 +50,23 @@ class MappedBuffer {
   explicit MappedBuffer(std::size_t bytes) : bytes_(bytes) {
     // Over-map by one page so that a kWasmPageSize-aligned start fits.
     mapped_bytes_ = bytes + kWasmPageSize;
+#ifdef _WIN32
+    void* p = VirtualAlloc(nullptr, mapped_bytes_, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (p == nullptr) throw std::bad_alloc();
+#else
     void* p = mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
+#endif
     mapping_ = static_cast<std::byte*>(p);
     const auto address = reinterpret_cast<std::uintptr_t>(p);
     data_ = mapping_ + ((kWasmPageSize - address % kWasmPageSize) % kWasmPageSize);
   }
+#ifdef _WIN32
+  ~MappedBuffer() { VirtualFree(mapping_, 0, MEM_RELEASE); }
+#else
   ~MappedBuffer() { munmap(mapping_, mapped_bytes_); }
+#endif
   MappedBuffer(const MappedBuffer&) = delete;
   MappedBuffer& operator=(const MappedBuffer&) = delete;
 

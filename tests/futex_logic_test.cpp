@@ -158,6 +158,58 @@ TEST(FutexLogic, F6_F9_UlockWakeCallsAndCounts) {
   EXPECT_EQ(ulock_wake_loop(1, 1, [](bool) { return -EPERM; }), (WakeOutcome{0, EPERM}));
 }
 
+// X3: WaitOnAddress takes milliseconds, INFINITE (0xFFFFFFFF) meaning
+// forever: a timed wait rounds up, never asks for 0 (a mere poll) and stays
+// below INFINITE.
+TEST(FutexLogic, X3_WaitOnAddressTimeoutRoundsUpNeverZeroAndStaysBelowInfinite) {
+  EXPECT_EQ(kWin32Infinite, 0xFFFFFFFFu);
+  EXPECT_EQ(kWin32ErrorTimeout, 1460);
+  EXPECT_EQ(wait_on_address_timeout_ms(1ns), 1u);
+  EXPECT_EQ(wait_on_address_timeout_ms(1ms), 1u);
+  EXPECT_EQ(wait_on_address_timeout_ms(1ms + 1ns), 2u);
+  EXPECT_EQ(wait_on_address_timeout_ms(1s), 1000u);
+  EXPECT_EQ(wait_on_address_timeout_ms(std::chrono::milliseconds(UINT32_MAX - 1)), UINT32_MAX - 1);
+  EXPECT_EQ(wait_on_address_timeout_ms(std::chrono::milliseconds(UINT32_MAX)), UINT32_MAX - 1);
+  EXPECT_EQ(wait_on_address_timeout_ms(nanoseconds::max()), UINT32_MAX - 1);
+}
+
+TEST(FutexLogic, X3_WaitOnAddressResults) {
+  EXPECT_EQ(wait_on_address_step(0), WaitStep::Woken);  // TRUE: woken, spurious or changed
+  EXPECT_EQ(wait_on_address_step(kWin32ErrorTimeout), WaitStep::Retry);
+  EXPECT_EQ(wait_on_address_step(87), WaitStep::Fail);  // ERROR_INVALID_PARAMETER
+}
+
+// A wait without deadline passes INFINITE; an early ERROR_TIMEOUT (the
+// clamp, or Windows' own rounding) waits again for the time left, and
+// TimedOut comes only once the deadline has passed; a failure carries
+// GetLastError().
+TEST(FutexLogic, X3_WaitOnAddressLoopReArmsUntilTheDeadline) {
+  nanoseconds clock = 0ns;
+  std::vector<std::uint32_t> asked;
+  std::vector<int> replies = {0};
+  const auto windows = [&](std::uint32_t timeout_ms) {
+    asked.push_back(timeout_ms);
+    clock += 4ms;
+    return replies[asked.size() - 1];
+  };
+  const auto now = [&] { return clock; };
+  EXPECT_EQ(wait_on_address_loop(Deadline::never(), now, windows),
+            (WaitOutcome{WaitStep::Woken, 0}));
+  EXPECT_EQ(asked, (std::vector<std::uint32_t>{kWin32Infinite}));
+
+  clock = 0ns;
+  asked.clear();
+  replies = {kWin32ErrorTimeout, kWin32ErrorTimeout, kWin32ErrorTimeout};
+  EXPECT_EQ(wait_on_address_loop(Deadline{10ms}, now, windows),
+            (WaitOutcome{WaitStep::TimedOut, 0}));
+  EXPECT_EQ(asked, (std::vector<std::uint32_t>{10, 6, 2}));
+
+  clock = 0ns;
+  asked.clear();
+  replies = {kWin32ErrorTimeout, 87};
+  EXPECT_EQ(wait_on_address_loop(Deadline{10ms}, now, windows), (WaitOutcome{WaitStep::Fail, 87}));
+}
+
 TEST(FutexLogic, F7_AddressSlotStaysInTheTable) {
   for (std::uintptr_t a = 0; a < 4096; a += 4) {
     EXPECT_LT(address_slot(a, 64), 64u);

@@ -43,6 +43,16 @@ bool eventually(Predicate done) {
 
 inline pid_t current_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
+// The futex(2) number /proc reports. Under qemu-user (aarch64 preset) a
+// guest thread is a host thread and the guest's futex wait is the host's
+// futex(2) on the same address (qemu maps 64-bit guests at offset 0), so
+// /proc shows the host's system call number: CMake passes it in.
+#ifdef WRT_PLATFORM_TESTS_HOST_FUTEX_SYSCALL
+inline constexpr long kProcFutexNumber = WRT_PLATFORM_TESTS_HOST_FUTEX_SYSCALL;
+#else
+inline constexpr long kProcFutexNumber = SYS_futex;
+#endif
+
 // True when thread `tid` of this process is blocked in futex(2) on `addr`.
 // The kernel fills /proc/.../syscall only for a blocked thread ("running"
 // otherwise), and futex(2) blocks only after queueing the waiter.
@@ -51,7 +61,7 @@ inline bool blocked_in_futex(pid_t tid, const void* addr) {
   long number = -1;
   std::string first_argument;
   if (!(file >> number >> first_argument)) return false;
-  return number == SYS_futex &&
+  return number == kProcFutexNumber &&
          std::stoull(first_argument, nullptr, 16) == reinterpret_cast<std::uintptr_t>(addr);
 }
 

@@ -76,16 +76,30 @@ struct DarwinFutexBackend {
 };
 #endif
 
+#ifdef _WIN32
+// WaitOnAddress / WakeByAddressSingle / WakeByAddressAll. The wakes return
+// nothing, so wake counts come from the waiter accounting, as on macOS.
+struct WindowsFutexBackend {
+  static std::chrono::nanoseconds now() noexcept;
+  static Result<WaitResult> wait(const std::uint32_t* addr, std::uint32_t expected,
+                                 Deadline deadline) noexcept;
+  static Result<std::uint32_t> wake(const std::uint32_t* addr, std::uint32_t count,
+                                    std::uint32_t registered) noexcept;
+};
+#endif
+
 // The backend behind the public API, chosen by CMake
 // (WRT_PLATFORM_FUTEX_BACKEND).
 #if defined(WRT_PLATFORM_FUTEX_LINUX)
 using DefaultFutexBackend = LinuxFutexBackend;
 #elif defined(WRT_PLATFORM_FUTEX_DARWIN)
 using DefaultFutexBackend = DarwinFutexBackend;
+#elif defined(WRT_PLATFORM_FUTEX_WINDOWS)
+using DefaultFutexBackend = WindowsFutexBackend;
 #elif defined(WRT_PLATFORM_FUTEX_PORTABLE)
 using DefaultFutexBackend = PortableFutexBackend;
 #else
-#error "define one of WRT_PLATFORM_FUTEX_LINUX, _DARWIN or _PORTABLE (CMake does)"
+#error "define one of WRT_PLATFORM_FUTEX_LINUX, _DARWIN, _WINDOWS or _PORTABLE (CMake does)"
 #endif
 
 // The result of a wait loop that ended with `step` (not Retry); `error` is

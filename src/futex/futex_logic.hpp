@@ -100,16 +100,44 @@ inline constexpr std::uint32_t kUlCompareAndWait = 1;
 inline constexpr std::uint32_t kUlfWakeAll = 0x00000100;
 inline constexpr std::uint32_t kUlfNoErrno = 0x01000000;
 
-// __ulock_wait's timeout for `left` (> 0) nanoseconds: rounded up, so a
-// wait never ends early, and at least 1, because 0 means forever; clamped to
-// the 32-bit field, the caller re-arms until its deadline (about 71 minutes
-// per call at most).
-constexpr std::uint32_t ulock_timeout_us(nanoseconds left) noexcept {
+// A relative timeout for `left` (> 0) nanoseconds in units of `unit`
+// nanoseconds, as the OS calls that take one want it: rounded up, so a wait
+// never ends early; at least 1, because 0 means forever or only polls; at
+// most `max`, and the caller re-arms until its deadline.
+constexpr std::uint32_t relative_timeout(nanoseconds left, std::int64_t unit,
+                                         std::uint32_t max) noexcept {
   if (left <= nanoseconds::zero()) return 1;
   const std::int64_t ns = left.count();
-  const std::int64_t us = ns / 1000 + (ns % 1000 != 0 ? 1 : 0);
-  constexpr std::int64_t kMax = std::numeric_limits<std::uint32_t>::max();
-  return static_cast<std::uint32_t>(us < kMax ? us : kMax);
+  const std::int64_t units = ns / unit + (ns % unit != 0 ? 1 : 0);
+  return static_cast<std::uint32_t>(units < std::int64_t{max} ? units : std::int64_t{max});
+}
+
+// __ulock_wait's timeout in microseconds, clamped to its 32-bit field (about
+// 71 minutes per call at most).
+constexpr std::uint32_t ulock_timeout_us(nanoseconds left) noexcept {
+  return relative_timeout(left, 1000, std::numeric_limits<std::uint32_t>::max());
+}
+
+// The wait loop of the OS calls that take a relative timeout (macOS,
+// Windows). `now()` reads the clock of `deadline`; `timeout_for(left)` turns
+// the time left into the call's timeout, and `forever` is the timeout that
+// means no deadline; `attempt(timeout)` makes one call and says what it
+// means. Every round recomputes the time left to the absolute deadline:
+// signals, spurious returns and clamped timeouts re-arm the wait, and
+// TimedOut comes only once the deadline has passed (clauses F3, F4).
+template <typename Now, typename TimeoutFor, typename Attempt>
+WaitOutcome relative_wait_loop(Deadline deadline, Now now, std::uint32_t forever,
+                               TimeoutFor timeout_for, Attempt attempt) {
+  for (;;) {
+    std::uint32_t timeout = forever;
+    if (!deadline.is_never()) {
+      const nanoseconds left = time_left(deadline, now());
+      if (left <= nanoseconds::zero()) return {WaitStep::TimedOut, 0};
+      timeout = timeout_for(left);
+    }
+    const WaitOutcome outcome = attempt(timeout);
+    if (outcome.step != WaitStep::Retry) return outcome;
+  }
 }
 
 // __ulock_wait with ULF_NO_ERRNO returns >= 0 (woken, or the value already
@@ -132,24 +160,14 @@ constexpr WaitStep ulock_wait_step(int rc) noexcept {
 }
 
 // The macOS wait loop. `now()` reads the clock of `deadline`;
-// `ulock_wait(timeout_us)` makes one __ulock_wait call and returns its
-// result. The kernel takes a relative timeout of at most UINT32_MAX µs, so
-// every round recomputes the time left to the absolute deadline: signals
-// and clamped timeouts re-arm the wait, and TimedOut comes only once the
-// deadline has passed (clauses F3, F4).
+// `ulock_wait(timeout_us)` makes one __ulock_wait call (0 µs: forever) and
+// returns its result.
 template <typename Now, typename UlockWait>
 WaitOutcome ulock_wait_loop(Deadline deadline, Now now, UlockWait ulock_wait) {
-  for (;;) {
-    std::uint32_t timeout_us = 0;  // forever
-    if (!deadline.is_never()) {
-      const nanoseconds left = time_left(deadline, now());
-      if (left <= nanoseconds::zero()) return {WaitStep::TimedOut, 0};
-      timeout_us = ulock_timeout_us(left);
-    }
+  return relative_wait_loop(deadline, now, 0, ulock_timeout_us, [&](std::uint32_t timeout_us) {
     const int rc = ulock_wait(timeout_us);
-    const WaitStep step = ulock_wait_step(rc);
-    if (step != WaitStep::Retry) return {step, -rc};
-  }
+    return WaitOutcome{ulock_wait_step(rc), -rc};
+  });
 }
 
 // How a macOS wake(count) is carried out, given `registered` waiters
@@ -228,6 +246,41 @@ WakeOutcome ulock_wake_loop(std::uint32_t count, std::uint32_t registered, Ulock
     ++woken;
   }
   return {woken, 0};
+}
+
+// Windows WaitOnAddress / WakeByAddressSingle / WakeByAddressAll
+// (synchronization.lib). Values of <windows.h>, repeated here so that the
+// logic is tested on every host.
+inline constexpr std::uint32_t kWin32Infinite = 0xFFFFFFFF;  // INFINITE
+inline constexpr int kWin32ErrorTimeout = 1460;              // ERROR_TIMEOUT
+
+// WaitOnAddress's timeout in milliseconds, below INFINITE (about 49.7 days
+// per call at most).
+constexpr std::uint32_t wait_on_address_timeout_ms(nanoseconds left) noexcept {
+  return relative_timeout(left, 1'000'000, kWin32Infinite - 1);
+}
+
+// What one WaitOnAddress call means; `error` is 0 after it returned TRUE,
+// else GetLastError(). TRUE is a wake, a spurious return or a value that
+// already differed (Windows does not tell them apart): Woken, which F5
+// allows. ERROR_TIMEOUT goes back to the wait loop, which returns TimedOut
+// only once the absolute deadline has passed; anything else is an OS
+// failure (F10).
+constexpr WaitStep wait_on_address_step(int error) noexcept {
+  if (error == 0) return WaitStep::Woken;
+  if (error == kWin32ErrorTimeout) return WaitStep::Retry;
+  return WaitStep::Fail;
+}
+
+// The Windows wait loop: `wait_on_address(timeout_ms)` makes one
+// WaitOnAddress call (INFINITE: forever) and returns 0 or GetLastError().
+template <typename Now, typename WaitOnAddress>
+WaitOutcome wait_on_address_loop(Deadline deadline, Now now, WaitOnAddress wait_on_address) {
+  return relative_wait_loop(deadline, now, kWin32Infinite, wait_on_address_timeout_ms,
+                            [&](std::uint32_t timeout_ms) {
+                              const int error = wait_on_address(timeout_ms);
+                              return WaitOutcome{wait_on_address_step(error), error};
+                            });
 }
 
 // Slot of `address` in a table of `slots` entries (a power of two). Words
