@@ -1,12 +1,14 @@
-// Traps (section T) under a fuzzer-chosen sequence: a few MmapPageAllocator
-// memories (some with reservation_bytes = 4 GiB and a 4 GiB guard) are
-// allocated, grown and deallocated, interleaved with loads and stores of
-// every width at offsets inside their reservation plus guard, each inside
+// Traps (section T) under a fuzzer-chosen sequence: a few memories, each an
+// MmapPageAllocator (some with reservation_bytes = 4 GiB and a 4 GiB guard)
+// or a PooledPageAllocator from one MemoryPool that keeps bytes resident
+// across releases (sections M and T), are allocated, grown and deallocated, interleaved with loads
+// and stores of every width at offsets inside their reservation plus guard, each inside
 // catch_traps. The model: an access traps iff one of its bytes is at or past
 // the committed end, and the trap reports the first such byte. After every
 // step the registry of live reservations must describe exactly the live
 // memories: a deallocated memory's range is never found (unless another
-// live memory now owns those addresses). The process must never die: a
+// live memory now owns those addresses; a pooled slot is reused by the next
+// pooled memory, which must have published itself). The process must never die: a
 // fault the handler does not take as a trap goes to libFuzzer's handler and
 // is a finding.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -17,9 +19,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <utility>
 
 #include "check.hpp"
 #include "trap/fault_registry.hpp"
+#ifdef __linux__  // MemoryPool is Linux only (docs/SPEC.md, section M)
+#include "wrt/platform/memory_pool.hpp"
+#endif
 #include "wrt/platform/mmap_page_allocator.hpp"
 #include "wrt/platform/trap.hpp"
 
@@ -32,9 +38,69 @@ constexpr std::size_t k4GiB = static_cast<std::size_t>(std::uint64_t{1} << 32);
 constexpr std::size_t kOsPage = 4096;
 constexpr std::uint32_t kMaxPages = 8;
 
+#ifdef __linux__
+// The pool of the pooled memories: as many slots as the harness has, a
+// guard that is not a multiple of kWasmPageSize, and kept bytes that end
+// inside a WebAssembly page (so a reused slot is accessible past a smaller
+// memory until allocate makes it inaccessible again).
+MemoryPool make_pool() {
+  auto created = MemoryPool::create({.slots = 3,
+                                     .maximum_pages = kMaxPages,
+                                     .guard_bytes = 2 * kOsPage,
+                                     .keep_resident_bytes = kWasmPageSize + 3 * kOsPage});
+  FUZZ_CHECK(created.has_value());
+  return std::move(*created);
+}
+
+MemoryPool& pool() {
+  static MemoryPool pool = make_pool();
+  return pool;
+}
+
+#endif
+
+// One memory of either allocator, through the calls both have.
+class AnyAllocator {
+ public:
+  explicit AnyAllocator(PageAllocatorConfig config) : mmap_(std::in_place, config) {}
+#ifdef __linux__
+  explicit AnyAllocator(PooledPageAllocator pooled) : pooled_(std::move(pooled)) {}
+#endif
+
+  template <typename F>
+  auto with(F&& f) {
+#ifdef __linux__
+    if (pooled_) return f(*pooled_);
+#endif
+    return f(*mmap_);
+  }
+  template <typename F>
+  auto with(F&& f) const {
+#ifdef __linux__
+    if (pooled_) return f(*pooled_);
+#endif
+    return f(*mmap_);
+  }
+  bool is_allocated() const {
+    return with([](const auto& a) { return a.is_allocated(); });
+  }
+  std::byte* base() const {
+    return with([](const auto& a) { return a.base(); });
+  }
+  std::size_t reserved_bytes() const {
+    return with([](const auto& a) { return a.reserved_bytes(); });
+  }
+
+ private:
+  std::optional<MmapPageAllocator> mmap_;
+#ifdef __linux__
+  std::optional<PooledPageAllocator> pooled_;
+#endif
+};
+
 // What the model knows about one memory slot.
 struct Slot {
-  std::optional<MmapPageAllocator> allocator;
+  std::optional<AnyAllocator> allocator;
   std::uint32_t maximum_pages = 0;
   std::uint32_t committed_pages = 0;
   std::size_t reserved_bytes = 0;
@@ -46,9 +112,33 @@ std::size_t round_up(std::size_t value, std::size_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
+#ifdef __linux__
+// A pooled memory: the slot's stride (memory, guard, rounding) is its range.
+void allocate_pooled(FuzzedDataProvider& in, Slot& slot) {
+  const auto maximum = in.ConsumeIntegralInRange<std::uint32_t>(0, kMaxPages);
+  const auto initial = in.ConsumeIntegralInRange<std::uint32_t>(0, maximum);
+  // A held slot comes back to the pool first: every Slot can always get one.
+  slot.allocator.reset();
+  auto acquired = pool().acquire();
+  FUZZ_CHECK(acquired.has_value());
+  slot.allocator.emplace(std::move(*acquired));
+  auto m = slot.allocator->with([&](auto& a) { return a.allocate(initial, maximum); });
+  FUZZ_CHECK(m.has_value());
+  slot.maximum_pages = maximum;
+  slot.committed_pages = initial;
+  slot.reserved_bytes = std::size_t{maximum} * kWasmPageSize;
+  slot.guarded_bytes = static_cast<std::size_t>(pool().slot_base(1) - pool().slot_base(0));
+  FUZZ_CHECK(slot.allocator->reserved_bytes() == slot.reserved_bytes);
+}
+#endif
+
 void allocate(FuzzedDataProvider& in, Slot& slot) {
   if (slot.allocator && slot.allocator->is_allocated()) return;
-  const bool huge = in.ConsumeBool();
+  const int kind = in.ConsumeIntegralInRange<int>(0, 2);
+#ifdef __linux__
+  if (kind == 2) return allocate_pooled(in, slot);
+#endif
+  const bool huge = kind == 1;
   PageAllocatorConfig config;
   config.maximum_pages = kMaxPages;
   config.guard_bytes = huge ? k4GiB : in.ConsumeIntegralInRange<std::size_t>(0, 3 * kOsPage);
@@ -57,7 +147,7 @@ void allocate(FuzzedDataProvider& in, Slot& slot) {
   const auto maximum = in.ConsumeIntegralInRange<std::uint32_t>(0, kMaxPages);
   const auto initial = in.ConsumeIntegralInRange<std::uint32_t>(0, maximum);
   slot.allocator.emplace(config);
-  auto m = slot.allocator->allocate(initial, maximum);
+  auto m = slot.allocator->with([&](auto& a) { return a.allocate(initial, maximum); });
   FUZZ_CHECK(m.has_value());
   slot.maximum_pages = maximum;
   slot.committed_pages = initial;
@@ -71,14 +161,17 @@ void grow(FuzzedDataProvider& in, Slot& slot) {
   if (!slot.allocator || !slot.allocator->is_allocated()) return;
   const auto delta = in.ConsumeIntegralInRange<std::uint32_t>(0, 3);
   const bool fits = slot.committed_pages + delta <= slot.maximum_pages;
-  FUZZ_CHECK(slot.allocator->grow(slot.committed_pages, delta).has_value() == fits);
+  const auto grown =
+      slot.allocator->with([&](auto& a) { return a.grow(slot.committed_pages, delta); });
+  FUZZ_CHECK(grown.has_value() == fits);
   if (fits) slot.committed_pages += delta;
 }
 
 void deallocate(Slot& slot) {
   if (!slot.allocator || !slot.allocator->is_allocated()) return;
   slot.former_base = reinterpret_cast<std::uintptr_t>(slot.allocator->base());
-  FUZZ_CHECK(slot.allocator->deallocate(slot.allocator->base(), slot.allocator->committed_bytes()));
+  FUZZ_CHECK(slot.allocator->with(
+      [](auto& a) { return a.deallocate(a.base(), a.committed_bytes()).has_value(); }));
 }
 
 template <typename Word>

@@ -5,7 +5,7 @@
 
 #include "allocator/page_policy.hpp"
 #include "os/os_memory.hpp"
-#include "trap/fault_registry.hpp"
+#include "trap/memory_registration.hpp"
 
 namespace wrt::platform {
 namespace {
@@ -32,8 +32,6 @@ Result<Layout> layout(std::size_t maximum_bytes, const PageAllocatorConfig& conf
         Error(ErrorCode::CapacityExceeded, "allocate: reservation plus guard overflows size_t"));
   return Layout{reservation, *with_guard, *total};
 }
-
-std::uintptr_t address_of(const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
 std::byte* align_up_to_wasm_page(std::byte* p) {
   const auto address = reinterpret_cast<std::uintptr_t>(p);
@@ -84,10 +82,8 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
   if (!plan) return tl::unexpected(plan.error());
   const auto pieces = layout(plan->reserved_bytes, config_);
   if (!pieces) return tl::unexpected(pieces.error());
-  const auto slot = trap::claim_slot();
-  if (!slot)
-    return tl::unexpected(Error(ErrorCode::CapacityExceeded,
-                                "allocate: too many live memories (trap registry full)"));
+  const auto slot = trap::claim_memory_entry();
+  if (!slot) return tl::unexpected(slot.error());
 
   const auto mapping = prim::reserve(pieces->mapping_bytes);
   if (!mapping) {
@@ -115,8 +111,7 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
 }
 
 void MmapPageAllocator::publish_reservation() const noexcept {
-  trap::publish(trap_slot_, {address_of(state_.base), address_of(state_.base) + committed_bytes(),
-                             address_of(state_.base) + guarded_bytes_});
+  trap::publish_memory(trap_slot_, state_.base, committed_bytes(), guarded_bytes_);
 }
 
 Result<void> MmapPageAllocator::grow(std::uint32_t current_pages, std::uint32_t additional_pages) {
@@ -132,7 +127,7 @@ Result<void> MmapPageAllocator::grow(std::uint32_t current_pages, std::uint32_t 
   state_.committed_pages = *new_pages;
   // After the pages are accessible: a fault the handler sees below the new
   // end was a race with this grow and is retried, not reported.
-  trap::publish_committed_end(trap_slot_, address_of(state_.base) + committed_bytes());
+  trap::publish_committed_bytes(trap_slot_, state_.base, committed_bytes());
   return {};
 }
 

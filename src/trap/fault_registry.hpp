@@ -1,6 +1,7 @@
 // The registry of live reservations: which address ranges are MmapPageAllocator
-// memories, and where each one's committed bytes end. Allocators update it;
-// the fault handler reads it from a signal handler, so reading takes no lock,
+// or PooledPageAllocator memories, and where each one's committed bytes end.
+// Allocators update it (the same way: memory_registration.hpp); the fault
+// handler reads it from a signal handler, so reading takes no lock,
 // allocates nothing and never waits (docs/SAFETY.md, "Traps").
 //
 // A fixed table of kRegistryCapacity entries, each a seqlock over plain
@@ -8,9 +9,10 @@
 // release_slot() (only the owner writes it); it is *live* between publish()
 // and retract(). A reader accepts an entry only when it saw the same odd
 // (live) version before and after reading the fields, so it never mixes two
-// owners' ranges. Allocators retract before munmap and publish after mmap,
-// so a released range is never reported, even when a later memory reuses
-// the addresses before it publishes. Platform-free: no OS call here.
+// owners' ranges. Allocators retract before munmap (a pool: before the
+// slot's reset) and publish after mmap (after allocate's calls), so a
+// released range is never reported, even when a later memory reuses the
+// addresses before it publishes. Platform-free: no OS call here.
 #pragma once
 
 #include <cstddef>

@@ -92,6 +92,12 @@ class MemoryImage {
 // destructor retires the slot (MemoryPool::retired_slots()) instead of
 // handing it back half reset; deallocate() then reports the error and the
 // allocator is empty. A moved-from allocator is empty and holds no pool.
+//
+// Traps: an allocated memory is in the trap registry like an
+// MmapPageAllocator memory, so inside catch_traps a fault past its committed
+// bytes, up to the next slot (guard included), is a trap (trap.hpp). allocate()
+// fails with CapacityExceeded when the registry is full (before taking a
+// slot); from deallocate() on, the slot's range is not the allocator's.
 class PooledPageAllocator {
  public:
   PooledPageAllocator(PooledPageAllocator&& other) noexcept;
@@ -133,6 +139,8 @@ class PooledPageAllocator {
   detail::ImageState* image_ = nullptr;
   std::uint32_t slot_ = kNoSlot;
   detail::LinearMemoryState state_;
+  // The memory's entry in the trap registry while allocated (src/trap/).
+  std::uint32_t trap_slot_ = 0;
 };
 
 static_assert(PageAllocator<PooledPageAllocator>);

@@ -1,5 +1,6 @@
 // Traps: an access to an inaccessible byte of a live MmapPageAllocator
-// reservation (not committed, or in its guard) becomes a recoverable
+// reservation (not committed, or in its guard), or of the slot of an allocated
+// PooledPageAllocator memory (memory_pool.hpp), becomes a recoverable
 // WebAssembly trap instead of a crash, so a runtime may drop bounds checks.
 //
 //   if (auto installed = wrt::platform::install_trap_handler(); !installed) ...
