@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "trap_test_support.hpp"
 #include "wrt/platform.hpp"
@@ -140,6 +142,29 @@ TEST(WindowsTrap, X3_T4_NestedCatchTrapsReportToTheInnermost) {
   // Both targets are gone: a new catch_traps on this thread works normally.
   expect_trap_at(trap_of_load(p, 1), p);
   EXPECT_EQ(catch_traps([] {}), std::nullopt);
+}
+
+TEST(WindowsTrap, X3_T4_FourThreadsStartedBeforeTheInstallTrapAtOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kTrapsEach = 100;
+  std::atomic<bool> go{false};
+  std::atomic<int> traps{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      MmapPageAllocator a;
+      if (!a.allocate(1, 2)) return;
+      std::byte* const p = a.base() + a.committed_bytes();
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < kTrapsEach; ++i) {
+        const auto trap = trap_of_store(p + i, 1);
+        if (trap && trap->kind == TrapKind::MemoryOutOfBounds && trap->address == p + i) ++traps;
+      }
+    });
+  install();
+  go = true;
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(traps.load(), kThreads * kTrapsEach);
 }
 
 // T3: a fault outside every live reservation goes on to the handlers added
