@@ -4,8 +4,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#if !defined(_WIN32)  // the waiter helpers read /proc (linear_memory_wait_test.cpp)
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -17,14 +19,16 @@
 #include <type_traits>
 #include <vector>
 
+#if !defined(_WIN32)
 #include "futex_test_support.hpp"
+#endif
 #include "memory_backend_support.hpp"
 #include "wrt/platform.hpp"
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+#include "os/fault_injection.hpp"
+#endif
 
 namespace wrt::platform::linear_memory_testing {
-
-using futex_testing::eventually;
-using futex_testing::WaitingThread;
 
 inline constexpr std::uint32_t kAllValues = UINT32_MAX;
 using memory_testing::Backend;
@@ -53,15 +57,6 @@ class LinearMemoryTest : public ::testing::Test {
   Backend<A> backend_;
 };
 
-// True when thread `tid` of this process is blocked in futex(2), whatever
-// the word: a queued waiter's only blocking call is the sleep on its own
-// futex word (both futex backends end in futex(2) on Linux).
-inline bool blocked_in_futex_call(pid_t tid) {
-  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
-  long number = -1;
-  return (file >> number) && number == SYS_futex;
-}
-
 // The 32-bit or 64-bit word at `address`, stored or loaded seq_cst as a
 // guest's atomic instruction would.
 template <typename T, typename M>
@@ -71,6 +66,19 @@ void store(M& memory, std::uint64_t address, T value) {
 template <typename T, typename M>
 T load(M& memory, std::uint64_t address) {
   return std::atomic_ref(*reinterpret_cast<T*>(memory.data() + address)).load();
+}
+
+#if !defined(_WIN32)
+using futex_testing::eventually;
+using futex_testing::WaitingThread;
+
+// True when thread `tid` of this process is blocked in futex(2), whatever
+// the word: a queued waiter's only blocking call is the sleep on its own
+// futex word (both futex backends end in futex(2) on Linux).
+inline bool blocked_in_futex_call(pid_t tid) {
+  std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  return (file >> number) && number == SYS_futex;
 }
 
 // One memory.atomic.wait32 (wide = false) or wait64 on its own thread. A
@@ -100,5 +108,6 @@ bool eventually_asleep(M& memory, std::uint64_t address, std::uint32_t queued,
     return true;
   });
 }
+#endif  // !defined(_WIN32)
 
 }  // namespace wrt::platform::linear_memory_testing

@@ -6,9 +6,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <optional>
+#include <span>
 #include <vector>
 
+#include "memory_backend_support.hpp"
 #include "trap/fault_policy.hpp"
 #include "trap/fault_registry.hpp"
 #include "trap_test_support.hpp"
@@ -159,8 +163,11 @@ TEST(ReservationBytes, T5_ReservationThatOverflowsIsCapacityExceededBeforeAnyOsC
 }
 
 TEST(ReservationBytes, T5_StaticPageAllocatorIgnoresIt) {
-  alignas(kWasmPageSize) static std::byte buffer[2 * kWasmPageSize];
-  auto a = StaticPageAllocator::create(buffer, {.maximum_pages = 2, .reservation_bytes = k4GiB});
+  // On the heap: a PE object file cannot align a static to 64 KiB (windows preset).
+  const std::unique_ptr<std::byte[], memory_testing::Backend<StaticPageAllocator>::AlignedDelete>
+      buffer(new (std::align_val_t{kWasmPageSize}) std::byte[2 * kWasmPageSize]);
+  auto a = StaticPageAllocator::create(std::span(buffer.get(), 2 * kWasmPageSize),
+                                       {.maximum_pages = 2, .reservation_bytes = k4GiB});
   ASSERT_TRUE(a);
   ASSERT_TRUE(a->allocate(1, 2));
   EXPECT_EQ(a->reserved_bytes(), 2 * kPage);

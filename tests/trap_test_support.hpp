@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#if !defined(_WIN32)  // the death-test helpers below are POSIX-only
 #include <sys/wait.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -90,6 +92,7 @@ inline void exit_with_verdict() { std::exit(::testing::Test::HasFailure() ? 1 : 
       },                                                 \
       ::testing::ExitedWithCode(0), "")
 
+#if !defined(_WIN32)
 // How a process dies of `signal` when nothing handles it: by the signal,
 // or, under a sanitizer that handles fault signals, by its report.
 struct DiedOf {
@@ -105,6 +108,7 @@ struct DiedOf {
     return WIFSIGNALED(status) && WTERMSIG(status) == signal;
   }
 };
+#endif
 
 // What the child prints when it dies of `signal` that nothing handled: the
 // sanitizer's report where one handles fault signals, else nothing.

@@ -18,7 +18,8 @@ enum class OsCall : unsigned {
   Munmap,
   FutexWait,
   FutexWake,
-  // The trap handler's sigaction calls (os_traps.hpp).
+  // The trap handler's sigaction calls (os_traps.hpp); on Windows its
+  // TlsAlloc and AddVectoredExceptionHandler.
   Sigaction,
   // Memory pool (os_pool.hpp): madvise, mmap with MAP_FIXED over a slot,
   // and the three calls that fill an image's memory file.

@@ -1,0 +1,209 @@
+// Section T on Windows (X3): the vectored exception handler of
+// src/os/windows/fault_handlers.cpp, under Wine in the windows preset. No
+// death tests here: the handler is installed once in the test process (ctest
+// runs every test in its own process; HandlerNotInstalled skips when an
+// earlier test of the same process installed).
+#include <gtest/gtest.h>
+#include <windows.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "trap_test_support.hpp"
+#include "wrt/platform.hpp"
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+#include "os/fault_injection.hpp"
+#endif
+
+namespace wrt::platform::trap_test {
+namespace {
+
+bool installed_in_this_process = false;
+
+void install() {
+  install_or_fail();
+  installed_in_this_process = true;
+}
+
+// A memory of `initial` committed pages out of `maximum`, with a guard.
+MmapPageAllocator make_memory(std::uint32_t initial, std::uint32_t maximum,
+                              std::size_t guard_bytes = kPage) {
+  MmapPageAllocator a({.guard_bytes = guard_bytes});
+  auto m = a.allocate(initial, maximum);
+  EXPECT_TRUE(m) << m.error().message();
+  return a;
+}
+
+void expect_trap_at(const std::optional<Trap>& trap, const void* address) {
+  ASSERT_TRUE(trap.has_value());
+  EXPECT_EQ(trap->kind, TrapKind::MemoryOutOfBounds);
+  EXPECT_EQ(trap->address, address);
+}
+
+void expect_every_access_traps_at(std::byte* p) {
+  for (const std::size_t width : kWidths) {
+    SCOPED_TRACE(width);
+    expect_trap_at(trap_of_load(p, width), p);
+    expect_trap_at(trap_of_store(p, width), p);
+  }
+}
+
+TEST(WindowsTrap, X3_T1_HandlerNotInstalledBeforeInstallAndTheBodyDoesNotRun) {
+  if (installed_in_this_process) GTEST_SKIP() << "an earlier test of this process installed";
+  bool ran = false;
+  const auto trap = catch_traps([&] { ran = true; });
+  ASSERT_TRUE(trap.has_value());
+  EXPECT_EQ(trap->kind, TrapKind::HandlerNotInstalled);
+  EXPECT_EQ(trap->address, nullptr);
+  EXPECT_FALSE(ran);
+}
+
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+TEST(WindowsTrap, X3_T1_InstallFailuresAreSystemErrorsAndALaterInstallWorks) {
+  if (installed_in_this_process) GTEST_SKIP() << "an earlier test of this process installed";
+  for (const std::uint32_t skip : {0u, 1u}) {  // TlsAlloc, AddVectoredExceptionHandler
+    fault::fail(prim::OsCall::Sigaction, ERROR_NOT_ENOUGH_MEMORY, skip);
+    const auto installed = install_trap_handler();
+    fault::reset();
+    ASSERT_FALSE(installed);
+    EXPECT_EQ(installed.error().code(), ErrorCode::SystemError);
+    EXPECT_EQ(catch_traps([] {})->kind, TrapKind::HandlerNotInstalled);
+  }
+  install();
+  EXPECT_EQ(catch_traps([] {}), std::nullopt);
+}
+#endif
+
+TEST(WindowsTrap, X3_T1_EveryWidthAtTheFirstUncommittedByteTraps) {
+  install();
+  auto a = make_memory(1, 4);
+  expect_every_access_traps_at(a.base() + a.committed_bytes());
+}
+
+TEST(WindowsTrap, X3_T1_EveryWidthInTheGuardTraps) {
+  install();
+  auto a = make_memory(1, 1, 2 * kPage);
+  expect_every_access_traps_at(a.base() + a.reserved_bytes());
+  expect_every_access_traps_at(a.base() + a.reserved_bytes() + 2 * kPage - 8);
+}
+
+TEST(WindowsTrap, X3_T2_CommittedBytesDoNotTrap) {
+  install();
+  auto a = make_memory(2, 4);
+  for (const std::size_t width : kWidths) {
+    std::byte* const p = a.base() + a.committed_bytes() - width;
+    std::uint64_t seen = 0;
+    EXPECT_EQ(trap_of_store(p, width), std::nullopt);
+    EXPECT_EQ(catch_traps([&] { seen = load(p, width); }), std::nullopt);
+    EXPECT_EQ(seen, 0x0123456789abcdefu & (width == 8 ? ~0ull : (1ull << (8 * width)) - 1));
+  }
+}
+
+TEST(WindowsTrap, X3_T2_GrownBytesNoLongerTrap) {
+  install();
+  auto a = make_memory(1, 2);
+  std::byte* const p = a.base() + kPage;
+  expect_trap_at(trap_of_store(p, 4), p);
+  ASSERT_TRUE(a.grow(1, 1));
+  EXPECT_EQ(trap_of_store(p, 4), std::nullopt);
+  EXPECT_EQ(load(p, 4), 0x89abcdefu);
+}
+
+TEST(WindowsTrap, X3_T4_AThousandTrapsInARowOnOneThread) {
+  install();
+  auto a = make_memory(1, 2);
+  std::byte* const p = a.base() + a.committed_bytes();
+  int traps = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const auto trap = trap_of_load(p + (i % 64), 1);
+    traps += trap && trap->kind == TrapKind::MemoryOutOfBounds && trap->address == p + (i % 64);
+  }
+  EXPECT_EQ(traps, 1000);
+}
+
+TEST(WindowsTrap, X3_T4_NestedCatchTrapsReportToTheInnermost) {
+  install();
+  auto a = make_memory(1, 2);
+  std::byte* const p = a.base() + a.committed_bytes();
+  std::optional<Trap> inner;
+  bool outer_went_on = false;
+  const auto outer = catch_traps([&] {
+    inner = trap_of_store(p + 8, 8);
+    outer_went_on = true;
+    (void)load(p + 16, 2);
+  });
+  expect_trap_at(inner, p + 8);
+  EXPECT_TRUE(outer_went_on);
+  expect_trap_at(outer, p + 16);
+  // Both targets are gone: a new catch_traps on this thread works normally.
+  expect_trap_at(trap_of_load(p, 1), p);
+  EXPECT_EQ(catch_traps([] {}), std::nullopt);
+}
+
+TEST(WindowsTrap, X3_T4_FourThreadsStartedBeforeTheInstallTrapAtOnce) {
+  constexpr int kThreads = 4;
+  constexpr int kTrapsEach = 100;
+  std::atomic<bool> go{false};
+  std::atomic<int> traps{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      MmapPageAllocator a;
+      if (!a.allocate(1, 2)) return;
+      std::byte* const p = a.base() + a.committed_bytes();
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < kTrapsEach; ++i) {
+        const auto trap = trap_of_store(p + i, 1);
+        if (trap && trap->kind == TrapKind::MemoryOutOfBounds && trap->address == p + i) ++traps;
+      }
+    });
+  install();
+  go = true;
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(traps.load(), kThreads * kTrapsEach);
+}
+
+// T3: a fault outside every live reservation goes on to the handlers added
+// after ours. This one commits the page of a region the test reserved
+// itself (the faulting page), as a runtime's own handler might, and resumes
+// the access.
+// Atomic: the handler changes it behind the accesses' backs.
+std::atomic<int> foreign_faults{0};
+std::byte* foreign_region = nullptr;
+
+LONG CALLBACK commit_foreign_region(EXCEPTION_POINTERS* exception) {
+  const EXCEPTION_RECORD& record = *exception->ExceptionRecord;
+  const auto address = static_cast<std::uintptr_t>(record.ExceptionInformation[1]);
+  const auto begin = reinterpret_cast<std::uintptr_t>(foreign_region);
+  if (record.ExceptionCode != EXCEPTION_ACCESS_VIOLATION || address < begin ||
+      address >= begin + 2 * kPage)
+    return EXCEPTION_CONTINUE_SEARCH;
+  ++foreign_faults;
+  std::byte* const page = foreign_region + (address - begin) / kPage * kPage;
+  return VirtualAlloc(page, kPage, MEM_COMMIT, PAGE_READWRITE) != nullptr
+             ? EXCEPTION_CONTINUE_EXECUTION
+             : EXCEPTION_CONTINUE_SEARCH;
+}
+
+TEST(WindowsTrap, X3_T3_AFaultOutsideEveryReservationGoesToTheNextHandler) {
+  install();
+  foreign_region =
+      static_cast<std::byte*>(VirtualAlloc(nullptr, 2 * kPage, MEM_RESERVE, PAGE_NOACCESS));
+  ASSERT_NE(foreign_region, nullptr);
+  void* const next = AddVectoredExceptionHandler(0, commit_foreign_region);
+  ASSERT_NE(next, nullptr);
+  foreign_faults = 0;
+  EXPECT_EQ(trap_of_store(foreign_region + 24, 8), std::nullopt);  // inside catch_traps
+  store(foreign_region + kPage, 1, 7);                             // and outside
+  EXPECT_EQ(foreign_faults.load(), 2);
+  EXPECT_EQ(load(foreign_region + 24, 8), 0x0123456789abcdefu);
+  RemoveVectoredExceptionHandler(next);
+  EXPECT_TRUE(VirtualFree(foreign_region, 0, MEM_RELEASE));
+}
+
+}  // namespace
+}  // namespace wrt::platform::trap_test
