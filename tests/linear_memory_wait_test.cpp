@@ -25,8 +25,8 @@ namespace wrt::platform::linear_memory_testing {
 namespace {
 
 using namespace std::chrono_literals;
-using std::chrono::steady_clock;
 using futex_testing::InterruptingSignal;
+using std::chrono::steady_clock;
 
 template <typename A>
 using LinearMemoryThreads = LinearMemoryTest<A>;
@@ -130,6 +130,19 @@ TYPED_TEST(LinearMemoryThreads, W5_SignalsDoNotEndAnUntimedWait) {
   EXPECT_EQ(waiter->join(), WaitResult::Woken);
 }
 
+// The first word after address 0 whose waiters share address 0's bucket of
+// the wait queue.
+template <typename M>
+std::uint64_t word_in_the_bucket_of_zero(const M& memory) {
+  const auto bucket = [&](std::uint64_t address) {
+    return detail::address_slot(reinterpret_cast<std::uintptr_t>(memory.data() + address),
+                                detail::kWaitQueueBuckets);
+  };
+  std::uint64_t word = 4;
+  while (bucket(word) != bucket(0)) word += 4;
+  return word;
+}
+
 // --- W6: notify: FIFO, exact counts, no system call without waiters ---
 
 TYPED_TEST(LinearMemoryThreads, W6_NotifyWakesInArrivalOrderAcrossWait32AndWait64) {
@@ -173,12 +186,7 @@ TYPED_TEST(LinearMemoryThreads, W6_NotifyWithNobodyWaitingMakesNoSystemCall) {
   auto memory = this->make(shared_type(1));
   // A waiter on another word of the same bucket: the bucket is not empty,
   // and the notify still makes no system call for the word it was asked.
-  std::uint64_t neighbour = 4;
-  const auto slot = [&](std::uint64_t address) {
-    return detail::address_slot(reinterpret_cast<std::uintptr_t>(memory.data() + address),
-                                detail::kWaitQueueBuckets);
-  };
-  while (slot(neighbour) != slot(0)) neighbour += 4;
+  const std::uint64_t neighbour = word_in_the_bucket_of_zero(memory);
   ASSERT_LT(neighbour, memory.byte_length());
   fault::reset();
   for (int i = 0; i < 100; ++i) EXPECT_EQ(memory.atomic_notify(0, kAllValues), 0u);
@@ -263,12 +271,7 @@ TYPED_TEST(LinearMemoryThreads, W6_TheSumOfNotifyResultsEqualsTheWokenWaitsUnder
 TYPED_TEST(LinearMemoryThreads, W8_ANotifyWakesOnlyWaitersOnItsOwnAddress) {
   auto memory = this->make(shared_type(1));
   // 0 and the next word in the same bucket, then 8 (most likely another).
-  std::uint64_t neighbour = 4;
-  const auto slot = [&](std::uint64_t address) {
-    return detail::address_slot(reinterpret_cast<std::uintptr_t>(memory.data() + address),
-                                detail::kWaitQueueBuckets);
-  };
-  while (slot(neighbour) != slot(0)) neighbour += 4;
+  const std::uint64_t neighbour = word_in_the_bucket_of_zero(memory);
   ASSERT_LT(neighbour + 8, memory.byte_length());
   auto at_zero = start_waiter(memory, 0, false, 0, -1);
   ASSERT_TRUE(eventually_asleep(memory, 0, 1, {at_zero.get()}));
