@@ -69,17 +69,20 @@ bool any_mapped(const std::vector<Mapping>& mappings, std::uintptr_t from, std::
   return false;
 }
 
+// Under qemu-user (aarch64 preset) the guest's /proc/self/maps, its
+// mappings and its faults are emulated and those tests run; smaps, statm
+// and RLIMIT_AS are the emulator's own (qemu's translation cache, its
+// reservation of the guest address space), so the tests reading them skip.
+#ifdef WRT_PLATFORM_TESTS_UNDER_QEMU
+#define WRT_SKIP_UNDER_QEMU(what) \
+  GTEST_SKIP() << "under qemu-user " what " shows the emulator's process, not the guest's"
+#else
+#define WRT_SKIP_UNDER_QEMU(what) static_cast<void>(0)
+#endif
+
 class MmapPageAllocatorOs : public ::testing::Test {
  protected:
-  // Re-executing the binary for each death test, rather than forking, is
-  // safe whatever threads gtest or a sanitizer runtime has started.
-  void SetUp() override {
-#ifdef WRT_PLATFORM_TESTS_UNDER_QEMU
-    GTEST_SKIP() << "under qemu-user, /proc/self/{maps,smaps,statm}, mincore, RLIMIT_AS and the "
-                    "faults of death tests show the emulator's process, not the guest's";
-#endif
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
-  }
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, death_test::kDeathTestStyle); }
 };
 
 // A guard of 3 pages and one byte: rounded up to the OS page size.
@@ -130,6 +133,7 @@ TEST_F(MmapPageAllocatorOs, A10_TouchingAGuardByteFaults) {
 // page: at most that page is resident, and no part is charged to the commit
 // limit (no "ac" = VM_ACCOUNT in smaps' VmFlags).
 TEST_F(MmapPageAllocatorOs, A10_UncommittedAddressSpaceCostsNothing) {
+  WRT_SKIP_UNDER_QEMU("/proc/self/smaps");
   WRT_SKIP_UNLESS_SIZE_T_HOLDS_FOUR_GIB();
   MmapPageAllocator a({65536, 2 * kGiB});
   const auto m = a.allocate(1);
@@ -155,6 +159,7 @@ TEST_F(MmapPageAllocatorOs, A10_UncommittedAddressSpaceCostsNothing) {
 // The same seen from the process: its resident set grows by about one page,
 // not by gigabytes (generous bound: other runtime noise fits in it).
 TEST_F(MmapPageAllocatorOs, A10_ResidentSetGrowsByAboutOnePage) {
+  WRT_SKIP_UNDER_QEMU("/proc/self/statm");
   WRT_SKIP_UNLESS_SIZE_T_HOLDS_FOUR_GIB();
   const auto resident_bytes = [] {
     std::ifstream statm("/proc/self/statm");
@@ -289,6 +294,7 @@ int out_of_memory_child() {
 }
 
 TEST_F(MmapPageAllocatorOs, A12_RealOutOfMemoryUnderRlimitAs) {
+  WRT_SKIP_UNDER_QEMU("RLIMIT_AS");
   const pid_t child = fork();
   ASSERT_NE(child, -1) << "fork: errno " << errno;
   if (child == 0) std::_Exit(out_of_memory_child());

@@ -9,6 +9,17 @@
 
 namespace wrt::platform::death_test {
 
+// How gtest starts a death-test child. "threadsafe" re-executes the binary,
+// which is safe whatever threads exist. Under qemu-user (aarch64 preset) the
+// re-exec of a foreign binary fails with ENOEXEC (qemu is not registered
+// with binfmt_misc), so there the child is forked ("fast"): a death test
+// starts from gtest's main thread while no other test thread runs.
+#ifdef WRT_PLATFORM_TESTS_UNDER_QEMU
+inline constexpr const char* kDeathTestStyle = "fast";
+#else
+inline constexpr const char* kDeathTestStyle = "threadsafe";
+#endif
+
 // Writes one byte at `p` in a death-test child and exits 0 if that did not
 // fault. Sanitizers install their own SIGSEGV handler (which reports and
 // exits); the default action is restored first so that the child dies of the

@@ -74,11 +74,12 @@ using futex_testing::WaitingThread;
 
 // True when thread `tid` of this process is blocked in futex(2), whatever
 // the word: a queued waiter's only blocking call is the sleep on its own
-// futex word (both futex backends end in futex(2) on Linux).
+// futex word (both futex backends end in futex(2) on Linux). Under qemu-user
+// /proc shows the host's futex(2) number (futex_test_support.hpp).
 inline bool blocked_in_futex_call(pid_t tid) {
   std::ifstream file("/proc/self/task/" + std::to_string(tid) + "/syscall");
   long number = -1;
-  return (file >> number) && number == SYS_futex;
+  return (file >> number) && number == futex_testing::kProcFutexNumber;
 }
 
 // One memory.atomic.wait32 (wide = false) or wait64 on its own thread. A

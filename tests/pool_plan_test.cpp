@@ -16,6 +16,9 @@ namespace {
 constexpr std::size_t kOsPage = 4096;
 constexpr std::size_t kPage = kWasmPageSize;
 constexpr std::size_t kSizeMax = std::numeric_limits<std::size_t>::max();
+// 4 GiB on 64-bit hosts, 64 KiB where size_t has 32 bits (X1).
+constexpr std::size_t kHalfWidthGuard = std::size_t{1}
+                                        << (std::numeric_limits<std::size_t>::digits / 2);
 constexpr std::size_t kState = 200;  // bytes of pool state before the free list
 
 TEST(PoolPlan, M1_EverySlotHoldsItsMemoryAndItsOwnGuard) {
@@ -56,7 +59,7 @@ TEST(PoolPlan, M1_AReservationThatOverflowsIsCapacityExceeded) {
   for (const PoolConfig config :
        {PoolConfig{2, 1, kSizeMax, 0}, PoolConfig{2, 1, kSizeMax - kPage, 0},
         PoolConfig{UINT32_MAX, 65536, kSizeMax / 2, 0},
-        PoolConfig{UINT32_MAX, 65536, std::size_t{1} << 32, 0}}) {
+        PoolConfig{UINT32_MAX, 65536, kHalfWidthGuard, 0}}) {
     const auto layout = plan_pool(config, kOsPage, kState);
     ASSERT_FALSE(layout.has_value()) << config.slots << " slots, guard " << config.guard_bytes;
     EXPECT_EQ(layout.error().code(), ErrorCode::CapacityExceeded);

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "death_test_support.hpp"
 #include "wrt/platform.hpp"
 
 #if defined(__has_feature)
@@ -136,10 +137,10 @@ inline void install_or_fail() {
   ASSERT_TRUE(installed) << installed.error().message();
 }
 
-// Every trap test runs its statement in a re-executed child.
+// Every trap test runs its statement in a child (death_test::kDeathTestStyle).
 class TrapTest : public ::testing::Test {
  protected:
-  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, death_test::kDeathTestStyle); }
 };
 
 }  // namespace wrt::platform::trap_test
