@@ -84,20 +84,6 @@ void expect_not_registered(const std::byte* base, std::size_t stride) {
   EXPECT_EQ(trap::find_live(address_of(base) + stride - 1), std::nullopt);
 }
 
-void expect_trap_at(const std::optional<Trap>& trap, const void* address) {
-  ASSERT_TRUE(trap.has_value());
-  EXPECT_EQ(trap->kind, TrapKind::MemoryOutOfBounds);
-  EXPECT_EQ(trap->address, address);
-}
-
-void expect_every_access_traps_at(std::byte* p) {
-  for (const std::size_t width : kWidths) {
-    SCOPED_TRACE(width);
-    expect_trap_at(trap_of_load(p, width), p);
-    expect_trap_at(trap_of_store(p, width), p);
-  }
-}
-
 void expect_no_access_traps_at(std::byte* p) {
   for (const std::size_t width : kWidths) {
     SCOPED_TRACE(width);

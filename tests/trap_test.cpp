@@ -25,30 +25,6 @@
 namespace wrt::platform::trap_test {
 namespace {
 
-// A memory of `initial` committed pages out of `maximum`, with a guard.
-MmapPageAllocator make_memory(std::uint32_t initial, std::uint32_t maximum,
-                              std::size_t guard_bytes = kPage, std::size_t reservation = 0) {
-  MmapPageAllocator a({.guard_bytes = guard_bytes, .reservation_bytes = reservation});
-  auto m = a.allocate(initial, maximum);
-  EXPECT_TRUE(m) << m.error().message();
-  return a;
-}
-
-void expect_trap_at(const std::optional<Trap>& trap, const void* address) {
-  ASSERT_TRUE(trap.has_value());
-  EXPECT_EQ(trap->kind, TrapKind::MemoryOutOfBounds);
-  EXPECT_EQ(trap->address, address);
-}
-
-// Loads and stores of every width starting at `p` trap, reporting `p`.
-void expect_every_access_traps_at(std::byte* p) {
-  for (const std::size_t width : kWidths) {
-    SCOPED_TRACE(width);
-    expect_trap_at(trap_of_load(p, width), p);
-    expect_trap_at(trap_of_store(p, width), p);
-  }
-}
-
 TEST_F(TrapTest, T1_EveryWidthAtTheFirstUncommittedByteTraps) {
   WRT_IN_CHILD({
     install_or_fail();

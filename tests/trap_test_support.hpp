@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "death_test_support.hpp"
 #include "wrt/platform.hpp"
@@ -78,6 +79,30 @@ inline std::optional<Trap> trap_of_load(const std::byte* p, std::size_t width) {
 }
 inline std::optional<Trap> trap_of_store(std::byte* p, std::size_t width) {
   return catch_traps([&] { store(p, width, 0x0123456789abcdefu); });
+}
+
+// A memory of `initial` committed pages out of `maximum`, with a guard.
+inline MmapPageAllocator make_memory(std::uint32_t initial, std::uint32_t maximum,
+                                     std::size_t guard_bytes = kPage, std::size_t reservation = 0) {
+  MmapPageAllocator a({.guard_bytes = guard_bytes, .reservation_bytes = reservation});
+  auto m = a.allocate(initial, maximum);
+  EXPECT_TRUE(m) << m.error().message();
+  return a;
+}
+
+inline void expect_trap_at(const std::optional<Trap>& trap, const void* address) {
+  ASSERT_TRUE(trap.has_value());
+  EXPECT_EQ(trap->kind, TrapKind::MemoryOutOfBounds);
+  EXPECT_EQ(trap->address, address);
+}
+
+// Loads and stores of every width starting at `p` trap, reporting `p`.
+inline void expect_every_access_traps_at(std::byte* p) {
+  for (const std::size_t width : kWidths) {
+    SCOPED_TRACE(width);
+    expect_trap_at(trap_of_load(p, width), p);
+    expect_trap_at(trap_of_store(p, width), p);
+  }
 }
 
 // A child process passes when it exits 0: the statement checks with EXPECT_*

@@ -29,29 +29,6 @@ void install() {
   installed_in_this_process = true;
 }
 
-// A memory of `initial` committed pages out of `maximum`, with a guard.
-MmapPageAllocator make_memory(std::uint32_t initial, std::uint32_t maximum,
-                              std::size_t guard_bytes = kPage) {
-  MmapPageAllocator a({.guard_bytes = guard_bytes});
-  auto m = a.allocate(initial, maximum);
-  EXPECT_TRUE(m) << m.error().message();
-  return a;
-}
-
-void expect_trap_at(const std::optional<Trap>& trap, const void* address) {
-  ASSERT_TRUE(trap.has_value());
-  EXPECT_EQ(trap->kind, TrapKind::MemoryOutOfBounds);
-  EXPECT_EQ(trap->address, address);
-}
-
-void expect_every_access_traps_at(std::byte* p) {
-  for (const std::size_t width : kWidths) {
-    SCOPED_TRACE(width);
-    expect_trap_at(trap_of_load(p, width), p);
-    expect_trap_at(trap_of_store(p, width), p);
-  }
-}
-
 TEST(WindowsTrap, X3_T1_HandlerNotInstalledBeforeInstallAndTheBodyDoesNotRun) {
   if (installed_in_this_process) GTEST_SKIP() << "an earlier test of this process installed";
   bool ran = false;
