@@ -7,13 +7,13 @@
 #      unit, property and corpus-replay tests - and a fuzz smoke of
 #      FUZZ_SECONDS (default 20) per harness, 2 at a time;
 #   2. the OSS-Fuzz build simulation (scripts/oss-fuzz-local.sh);
-#   3. a consumer of the installed package, by CMake and pkg-config
-#      (scripts/check-install.sh);
+#   3. consumers of the installed package, by CMake and pkg-config, and the
+#      example guest examples/shared_guest.cpp (scripts/check-install.sh);
 #   4. clang source-based coverage of src/ with its bar (scripts/coverage.sh);
 #   5. the platform workflows i686, aarch64 (qemu-user) and windows (Wine):
 #      unit and property tests per platform (README, "Platforms").
-# Prints a summary table at the end. Takes about 15 minutes on 2 cores, apt
-# install included (measured: sanitizers/README.md, "CI").
+# Prints a summary table at the end. Takes about 14 minutes on 2 cores with
+# the packages installed (measured: sanitizers/README.md, "CI").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS

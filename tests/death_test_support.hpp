@@ -1,5 +1,5 @@
-// Death-test helper for the tests that prove an inaccessible byte faults
-// (POSIX only).
+// Death-test helpers: how a child starts, and (POSIX) the touch that proves
+// an inaccessible byte faults.
 #pragma once
 
 #include <signal.h>
@@ -24,6 +24,7 @@ inline constexpr const char* kDeathTestStyle = "threadsafe";
 // fault. Sanitizers install their own SIGSEGV handler (which reports and
 // exits); the default action is restored first so that the child dies of the
 // fault itself in every build.
+#if !defined(_WIN32)
 [[noreturn]] inline void touch(std::byte* p) {
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
@@ -32,5 +33,6 @@ inline constexpr const char* kDeathTestStyle = "threadsafe";
   *static_cast<volatile std::byte*>(p) = std::byte{1};
   std::_Exit(0);
 }
+#endif
 
 }  // namespace wrt::platform::death_test
