@@ -16,10 +16,10 @@
 #include <optional>
 #include <vector>
 
+#include "allocator/page_policy.hpp"
 #include "allocator_model.hpp"
 #include "check.hpp"
 #include "futex/futex_logic.hpp"
-#include "allocator/page_policy.hpp"
 #include "pick.hpp"
 
 using namespace wrt::platform;
