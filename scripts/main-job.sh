@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: installs the Debian packages, builds and runs the example
-# guest against the installed package, builds every configuration
-# (g++ dev with benchmarks, clang, ASan+UBSan, TSan, portable futex backend,
-# libFuzzer, MemorySanitizer, coverage), runs the whole sanitizer matrix -
+# guest against the installed package, builds every configuration (g++ dev
+# with benchmarks, clang, ASan+UBSan, TSan, portable futex backend,
+# libFuzzer, MemorySanitizer, coverage; then the i686, aarch64 and windows
+# workflows), runs the whole sanitizer matrix -
 # unit, property and corpus-replay tests in each (MSan: the corpus replays
 # it can run, see sanitizers/README.md), the benchmark smoke run in dev - and the fuzz
 # matrix for FUZZ_SECONDS per harness (default 60), the OSS-Fuzz build
@@ -26,6 +27,16 @@ bash sanitizers/run-matrix.sh --fuzz-seconds "${FUZZ_SECONDS:-60}" \
 oss_fuzz=ok
 bash scripts/oss-fuzz-local.sh || { oss_fuzz=FAILED; status=1; }
 bash scripts/coverage.sh --no-bar || status=1
+# The other platforms (clause X): unit and property tests per platform.
+platforms=()
+for preset in i686 aarch64 windows; do
+  if WINEDEBUG=-all cmake --workflow --preset "$preset" >"build/matrix/$preset.log" 2>&1; then
+    platforms+=("$preset ok")
+  else
+    platforms+=("$preset FAILED (build/matrix/$preset.log)")
+    status=1
+  fi
+done
 
 echo
 echo "==== main-job: what ran and what it found"
@@ -35,6 +46,7 @@ echo "fuzz matrix (scripts/fuzz.sh, ${FUZZ_SECONDS:-60}s per harness):"
 sed -n '/^harness  *sanitizer/,$p' build/matrix/fuzz-smoke.log
 echo
 echo "OSS-Fuzz build simulation: $oss_fuzz"
+echo "platforms (cmake --workflow --preset): ${platforms[*]}"
 echo "example guest and installed package (scripts/check-install.sh): $example"
 cat build/coverage/summary.txt 2>/dev/null
 echo "main-job: $( ((status == 0)) && echo "nothing found" || echo "FAILURES or FINDINGS above") in $((SECONDS - start))s"
