@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <string>
@@ -26,6 +27,7 @@
 
 #include "allocator_test_support.hpp"
 #include "death_test_support.hpp"
+#include "os/os_memory.hpp"
 #include "wrt/platform.hpp"
 
 namespace wrt::platform::alloc_test {
@@ -87,6 +89,23 @@ class MmapPageAllocatorOs : public ::testing::Test {
 
 // A guard of 3 pages and one byte: rounded up to the OS page size.
 constexpr std::size_t kOddGuard = 3 * kPage + 1;
+
+// X2: 64-bit ARM kernels use 4 KiB, 16 KiB or 64 KiB pages (x86-64: 4 KiB).
+// A WebAssembly page must be whole OS pages there, so that base stays
+// kWasmPageSize-aligned and commit/grow never expose or hide part of an OS page.
+TEST_F(MmapPageAllocatorOs, X2_WasmPagesAreWholeOsPagesOnThisArchitecture) {
+  const std::size_t os_page = prim::os_page_size();
+  EXPECT_EQ(os_page & (os_page - 1), 0u) << os_page;
+  EXPECT_EQ(kWasmPageSize % os_page, 0u) << os_page;
+  MmapPageAllocator a({.maximum_pages = 4, .guard_bytes = 1});
+  const auto m = a.allocate(1, 2);
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(m->base) % kWasmPageSize, 0u);
+  std::memset(m->base, 0x5a, kWasmPageSize);  // every OS page of it is writable
+  ASSERT_TRUE(a.grow(1, 1));
+  EXPECT_EQ(m->base[kWasmPageSize], std::byte{0});
+  EXPECT_EQ(m->base[2 * kWasmPageSize - 1], std::byte{0});
+}
 
 TEST_F(MmapPageAllocatorOs, A10_CommittedUncommittedAndGuardBytesHaveTheRightProtection) {
   MmapPageAllocator a({8, kOddGuard});

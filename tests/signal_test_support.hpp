@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <climits>
+#include <functional>
 #include <thread>
 
 #include "futex_test_support.hpp"
@@ -49,6 +50,35 @@ int interrupt_until_done(WaitingThread& target, Asleep asleep, int max_signals =
     while (std::chrono::steady_clock::now() < next) std::this_thread::yield();
   }
   return sent;
+}
+
+// F4/W5: starts `wait` (a wait of `timeout` that nobody wakes) on a thread
+// and signals it while `interrupt(thread)` finds it asleep; the wait must
+// time out, neither early nor restarted with the full timeout forever. The
+// OS only guarantees that a signal sent to a sleeper is delivered, not that
+// it interrupts the system call, so no call count is asserted. On a loaded
+// machine the waiter may time out before it is ever seen asleep: such a
+// round proves nothing and is run again (at most 20 rounds).
+template <typename Wait, typename Interrupt>
+void expect_signals_neither_end_nor_shorten(Wait wait, std::function<void()> rescue,
+                                            Interrupt interrupt, std::chrono::nanoseconds timeout) {
+  int sent = 0;
+  for (int round = 0; round < 20 && sent == 0; ++round) {
+    std::chrono::steady_clock::duration elapsed{};
+    WaitingThread waiter(
+        [&] {
+          const auto start = std::chrono::steady_clock::now();
+          const auto result = wait();
+          elapsed = std::chrono::steady_clock::now() - start;
+          return result;
+        },
+        rescue);
+    sent = interrupt(waiter);
+    EXPECT_EQ(waiter.join(), WaitResult::TimedOut);
+    EXPECT_GE(elapsed, timeout);              // not restarted short, not failed early
+    EXPECT_LT(elapsed, timeout + kPatience);  // not restarted with the full timeout forever
+  }
+  EXPECT_GE(sent, 1) << "no round saw the waiter asleep";
 }
 
 }  // namespace wrt::platform::futex_testing

@@ -105,6 +105,18 @@ inline void expect_every_access_traps_at(std::byte* p) {
   }
 }
 
+// Stores and loads of every width ending at the last committed byte of `a`
+// neither trap nor lose their value.
+inline void expect_every_access_ending_at_the_committed_end_works(const MmapPageAllocator& a) {
+  for (const std::size_t width : kWidths) {
+    std::byte* const p = a.base() + a.committed_bytes() - width;
+    std::uint64_t seen = 0;
+    EXPECT_EQ(trap_of_store(p, width), std::nullopt);
+    EXPECT_EQ(catch_traps([&] { seen = load(p, width); }), std::nullopt);
+    EXPECT_EQ(seen, 0x0123456789abcdefu & (width == 8 ? ~0ull : (1ull << (8 * width)) - 1));
+  }
+}
+
 // A child process passes when it exits 0: the statement checks with EXPECT_*
 // and then exits with the child's verdict (std::exit, so sanitizers and
 // coverage see a normal exit).
