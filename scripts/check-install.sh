@@ -8,24 +8,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=build/check-install
+log="$work/check-install.log"
 rm -rf "$work"
-trap 'echo "check-install: failed; last lines of $work.log:"; tail -20 "$work.log"' ERR
+mkdir -p "$work"
+# What ran, one line per program, for the summaries of scripts/test.sh.
+ran="$work/ran.txt"
+trap 'echo "check-install: failed; last lines of $log:"; tail -20 "$log"' ERR
 cmake -S . -B "$work/lib" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWRT_PLATFORM_BUILD_TESTS=OFF \
-  -DCMAKE_INSTALL_PREFIX="$PWD/$work/prefix" > "$work.log"
-cmake --build "$work/lib" >> "$work.log"
-cmake --install "$work/lib" >> "$work.log"
+  -DCMAKE_INSTALL_PREFIX="$PWD/$work/prefix" > "$log"
+cmake --build "$work/lib" >> "$log"
+cmake --install "$work/lib" >> "$log"
 
 cmake -S tests/package -B "$work/cmake-consumer" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" \
-  >> "$work.log"
-cmake --build "$work/cmake-consumer" >> "$work.log"
+  >> "$log"
+cmake --build "$work/cmake-consumer" >> "$log"
 "$work/cmake-consumer/consumer"
+echo "  consumer through the CMake package wrt_platform::wrt_platform: ran" >>"$ran"
 
 export PKG_CONFIG_PATH="$PWD/$work/prefix/lib/pkgconfig:$PWD/$work/prefix/lib64/pkgconfig"
 # shellcheck disable=SC2046  # pkg-config prints several flags on purpose
 c++ tests/package/consumer.cpp -o "$work/pkg-config-consumer" $(pkg-config --cflags --libs wrt-platform)
 "$work/pkg-config-consumer"
+echo "  consumer through pkg-config wrt-platform: ran" >>"$ran"
 
-cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$work.log"
-cmake --build "$work/examples" >> "$work.log"
+cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$log"
+cmake --build "$work/examples" >> "$log"
 "$work/examples/shared_guest"
+echo "  example guest examples/shared_guest.cpp: ran" >>"$ran"
 echo "check-install: CMake package and pkg-config consumers and the example guest built and ran"

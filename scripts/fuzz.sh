@@ -4,10 +4,11 @@
 #   scripts/fuzz.sh [--merge] [seconds-per-harness]      (default 20 s)
 #
 # Interface (stable; scripts/test.sh and scripts/main-job.sh call it):
-# - Builds the libFuzzer harnesses with clang in its own build directories:
-#   ASan+UBSan in build/fuzz-asan (every harness), TSan in build/fuzz-tsan
-#   (the harnesses with threads, listed in tsan_harnesses below; those also
-#   in asan_and_tsan_harnesses are fuzzed under both).
+# - Builds the libFuzzer harnesses with clang: ASan+UBSan with the CMake
+#   preset `fuzz` in build/fuzz (every harness; the matrix's `fuzz`
+#   configuration shares that build), TSan in build/fuzz-tsan (the harnesses
+#   with threads, listed in tsan_harnesses below; those also in
+#   asan_and_tsan_harnesses are fuzzed under both).
 # - Runs every (harness, sanitizer) pair for the budget, up to FUZZ_JOBS at a
 #   time (default: the core count), starting from fuzz/corpus/<harness>/.
 #   New inputs go to a scratch directory under build/fuzz-runs/; the working
@@ -43,16 +44,11 @@ jobs="${FUZZ_JOBS:-$(nproc)}"
 runs_dir="$root/build/fuzz-runs"
 artifacts="$runs_dir/artifacts"
 
-configure_and_build() {  # <build dir> <sanitizers> <targets...>
-  local dir="$1" sanitizers="$2"
-  shift 2
-  mkdir -p "$dir"
-  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE= \
-    -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_CXX_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=$sanitizers,fuzzer-no-link -fno-sanitize-recover=all" \
-    -DWRT_PLATFORM_BUILD_FUZZERS=ON -DWRT_PLATFORM_BUILD_TESTS=OFF \
-    -DWRT_PLATFORM_BUILD_FUZZ_REPLAY=OFF -DWRT_PLATFORM_FAULT_INJECTION=ON >"$dir/fuzz-build.log" 2>&1 &&
-    cmake --build "$dir" -j "$jobs" --target "$@" >>"$dir/fuzz-build.log" 2>&1 ||
+# <build dir> <targets...>: builds the targets in a configured build directory.
+build_targets() {
+  local dir="$1"
+  shift
+  cmake --build "$dir" -j "$jobs" --target "$@" >>"$dir/fuzz-build.log" 2>&1 ||
     { cat "$dir/fuzz-build.log" >&2; echo "fuzz: build failed ($dir)" >&2; exit 1; }
 }
 
@@ -63,13 +59,25 @@ for source in "$root"/fuzz/fuzz_*.cpp; do
 done
 asan_targets=()
 for h in "${harnesses[@]}"; do asan_targets+=("fuzz_$h"); done
-echo "fuzz: building (build/fuzz-asan, build/fuzz-tsan)"
-configure_and_build "$root/build/fuzz-asan" address,undefined "${asan_targets[@]}"
+echo "fuzz: building (build/fuzz, build/fuzz-tsan)"
+declare -A build_dirs=([asan]="$root/build/fuzz" [tsan]="$root/build/fuzz-tsan")
+mkdir -p "${build_dirs[@]}"
+(cd "$root" && cmake --preset fuzz) >"${build_dirs[asan]}/fuzz-build.log" 2>&1 ||
+  { cat "${build_dirs[asan]}/fuzz-build.log" >&2; echo "fuzz: configure failed" >&2; exit 1; }
+build_targets "${build_dirs[asan]}" "${asan_targets[@]}"
 # Harnesses with threads: fuzzed under TSan instead of ASan, or under both
 # when also listed in asan_and_tsan_harnesses.
 tsan_harnesses=(futex_threads wasm_atomics)
 asan_and_tsan_harnesses=(wasm_atomics)
-configure_and_build "$root/build/fuzz-tsan" thread "${tsan_harnesses[@]/#/fuzz_}"
+# The ASan preset's settings with TSan instead.
+cmake -S "$root" -B "${build_dirs[tsan]}" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_CXX_FLAGS="-O1 -fno-omit-frame-pointer -fsanitize=thread,fuzzer-no-link -fno-sanitize-recover=all" \
+  -DWRT_PLATFORM_BUILD_FUZZERS=ON -DWRT_PLATFORM_BUILD_TESTS=OFF \
+  -DWRT_PLATFORM_BUILD_FUZZ_REPLAY=OFF -DWRT_PLATFORM_FAULT_INJECTION=ON \
+  >"${build_dirs[tsan]}/fuzz-build.log" 2>&1 ||
+  { cat "${build_dirs[tsan]}/fuzz-build.log" >&2; echo "fuzz: configure failed (TSan)" >&2; exit 1; }
+build_targets "${build_dirs[tsan]}" "${tsan_harnesses[@]/#/fuzz_}"
 
 # One run: <label> <binary> <harness>. Fuzzes into a scratch directory
 # (libFuzzer writes new inputs only into its first corpus directory), then
@@ -121,7 +129,7 @@ echo "fuzz: ${#runs[@]} runs of ${seconds}s, $jobs at a time"
 running=0
 for run in "${runs[@]}"; do
   san="${run%%:*}" h="${run#*:}"
-  run_one "$h.$san" "$root/build/fuzz-$san/fuzz/fuzz_$h" "$h" &
+  run_one "$h.$san" "${build_dirs[$san]}/fuzz/fuzz_$h" "$h" &
   running=$((running + 1))
   if ((running >= jobs)); then
     wait -n || true
@@ -155,7 +163,7 @@ for run in "${runs[@]}"; do
     "${cov:-?}" "${added:--}" "$findings"
 done
 if ((status != 0)); then
-  echo "fuzz: FINDINGS (replay one with its fuzzer binary: build/fuzz-<sanitizer>/fuzz/fuzz_<harness> <input>)" >&2
+  echo "fuzz: FINDINGS (replay one with its fuzzer binary: build/fuzz/fuzz/fuzz_<harness> or build/fuzz-tsan/fuzz/fuzz_<harness> <input>)" >&2
   printf '  %s\n' "${found[@]}" >&2
 else
   echo "fuzz: no findings (${seconds}s per harness)"

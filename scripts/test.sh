@@ -1,53 +1,72 @@
 #!/usr/bin/env bash
-# The test command (what CI runs, .ci/run): installs the Debian packages, then
-# runs every test configuration and fails on any failing test, sanitizer
-# report, fuzz finding, or coverage below the bar:
-#   1. the matrix (sanitizers/run-matrix.sh): g++ dev, clang ASan+UBSan
-#      (+integer), clang TSan, the portable futex backend (g++) - each runs
-#      unit, property and corpus-replay tests - and a fuzz smoke of
-#      FUZZ_SECONDS (default 20) per harness, 2 at a time;
+# The test command (what CI runs, .ci/run) and the engine of the main job
+# (scripts/main-job.sh runs this script with a longer fuzz budget, so the two
+# README commands run the same steps). Installs the Debian packages, then
+# runs every step, never stopping at the first failure:
+#   1. the matrix (sanitizers/run-matrix.sh): g++ dev (unit, property,
+#      corpus-replay tests, benchmark smoke), clang, clang ASan+UBSan
+#      (+integer), clang TSan, the portable futex backend (g++), the libFuzzer
+#      build replaying the corpora (ASan+UBSan), MemorySanitizer, and a fuzz
+#      smoke of FUZZ_SECONDS (default 20) per harness, 2 at a time;
 #   2. the OSS-Fuzz build simulation (scripts/oss-fuzz-local.sh);
 #   3. consumers of the installed package, by CMake and pkg-config, and the
 #      example guest examples/shared_guest.cpp (scripts/check-install.sh);
-#   4. clang source-based coverage of src/ with its bar (scripts/coverage.sh);
-#   5. the platform workflows i686, aarch64 (qemu-user) and windows (Wine):
-#      unit and property tests per platform (README, "Platforms").
-# Prints a summary table at the end. Takes about 14 minutes (820 s) on 2 cores with
-# the packages installed (measured: sanitizers/README.md, "CI").
+#   4. clang source-based coverage of src/ with its bar (scripts/coverage.sh;
+#      COVERAGE_BAR=report only reports it);
+#   5. the platform workflows i686, aarch64 (qemu-user) and windows (Wine).
+# Prints what ran and what it found; exit status 1 when any test failed,
+# anything was found, or coverage is below the bar (unless report only).
+# Times on 2 cores: sanitizers/README.md, "CI".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
+fuzz_seconds="${FUZZ_SECONDS:-20}"
 bash scripts/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
+# Every build directory of the steps below compiles through ccache when it is
+# there: a second run (the other README command, CI after a session) reuses
+# the objects instead of compiling again.
+if command -v ccache >/dev/null; then export CMAKE_CXX_COMPILER_LAUNCHER=ccache; fi
+mkdir -p build/matrix
 
 results=()
 status=0
-step() {  # <name> <command...>: runs a step, records its result and time
-  local name="$1" t=$SECONDS
-  shift
+step() {  # <name> <log or -> <command...>: runs a step, records its result and time
+  local name="$1" log="$2" t=$SECONDS ok=0
+  shift 2
   echo
   echo "==== test.sh: $name"
-  if "$@"; then
-    results+=("$(printf '%-22s %-6s %6ss' "$name" ok $((SECONDS - t)))")
-  else
-    results+=("$(printf '%-22s %-6s %6ss' "$name" FAILED $((SECONDS - t)))")
+  if [[ "$log" == - ]]; then "$@" || ok=1; else "$@" >"$log" 2>&1 || ok=1; fi
+  local verdict=ok
+  if ((ok != 0)); then
+    verdict=FAILED
     status=1
+    [[ "$log" == - ]] || { tail -30 "$log"; verdict="FAILED ($log)"; }
   fi
+  results+=("$(printf '%-22s %6ss  %s' "$name" $((SECONDS - t)) "$verdict")")
 }
 
-step "matrix" bash sanitizers/run-matrix.sh --fuzz-seconds "${FUZZ_SECONDS:-20}" \
-  dev asan tsan portable fuzz-smoke
-step "oss-fuzz simulation" bash scripts/oss-fuzz-local.sh
-step "installed package" bash scripts/check-install.sh
-step "coverage" bash scripts/coverage.sh
+step "matrix" - bash sanitizers/run-matrix.sh --fuzz-seconds "$fuzz_seconds" \
+  dev clang asan tsan portable fuzz msan fuzz-smoke
+step "oss-fuzz simulation" - bash scripts/oss-fuzz-local.sh
+step "installed package" - bash scripts/check-install.sh
+coverage_args=()
+[[ "${COVERAGE_BAR:-}" == report ]] && coverage_args=(--no-bar)
+step "coverage" - bash scripts/coverage.sh "${coverage_args[@]}"
 for preset in i686 aarch64 windows; do
-  step "$preset" env WINEDEBUG=-all cmake --workflow --preset "$preset"
+  step "$preset" "build/matrix/$preset.log" env WINEDEBUG=-all cmake --workflow --preset "$preset"
 done
 
 echo
-echo "==== test.sh: summary"
+echo "==== test.sh: what ran and what it found"
 printf '%s\n' "${results[@]}"
 echo
 cat build/matrix/table.txt 2>/dev/null
+echo
+echo "fuzz smoke (scripts/fuzz.sh, ${fuzz_seconds}s per harness):"
+sed -n '/^harness  *sanitizer/,$p' build/matrix/fuzz-smoke.log 2>/dev/null
+echo
+echo "installed package (scripts/check-install.sh):"
+cat build/check-install/ran.txt 2>/dev/null || echo "  (did not run to the end)"
 cat build/coverage/summary.txt 2>/dev/null
 echo "test.sh: $( ((status == 0)) && echo PASSED || echo FAILED ) in $((SECONDS - start))s"
 exit "$status"
