@@ -65,6 +65,9 @@ COMPARISONS = [
 ] + [
     ("Trap round trip (fault → `catch_traps` returns) vs raw `sigsetjmp`/SIGSEGV/`siglongjmp`",
      "BM_TrapRoundTrip_Ours", "BM_TrapRoundTrip_RawSigsetjmp", (1.2, "≤ 1.2×"), None),
+    ("Stack-overflow trap round trip (64 KiB stack) vs raw `sigaltstack`/SIGSEGV/`siglongjmp`",
+     "BM_StackOverflowTrap_Ours/real_time", "BM_StackOverflowTrap_RawSigaltstack/real_time",
+     (1.2, "≤ 1.2×"), None),
     ("65,536 `i32.load`s relying on the guard and traps vs an explicit bounds check each",
      "BM_InterpreterLoads_GuardedByTraps", "BM_InterpreterLoads_BoundsChecked", None, None),
 ] + [

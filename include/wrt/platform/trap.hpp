@@ -12,8 +12,19 @@
 //   no object with a non-trivial destructor, no held lock, no half-updated
 //   shared state may be live in the body's frames at an access that can trap.
 // - Exceptions must not leave the body (std::terminate).
-// - Only faults inside a live reservation's inaccessible bytes become traps;
-//   every other fault goes to the handler that was installed before ours.
+// - Only faults inside a live reservation's inaccessible bytes, and a stack
+//   overflow, become traps; every other fault goes to the handler that was
+//   installed before ours.
+// - Leaving the body by longjmp (or any unwinding the library does not see)
+//   is allowed: the frame it leaves is dead, and no later fault is delivered
+//   to it (S6). A frame counts as dead once its address is below the stack
+//   pointer of the faulting code (the stack grows down), so the body and
+//   everything it calls must run on the stack catch_traps was called on (a
+//   body that switches to another stack calls catch_traps again there).
+// - Stack overflow (S4): the handler runs on an alternate signal stack. The
+//   first catch_traps on a thread installs one (freed at thread exit) unless
+//   the thread already has one, which is kept; a thread that removes it
+//   afterwards dies of a stack overflow as without the library.
 #pragma once
 
 #include <concepts>
@@ -26,12 +37,14 @@
 
 namespace wrt::platform {
 
-enum class TrapKind { MemoryOutOfBounds, HandlerNotInstalled };
+enum class TrapKind { MemoryOutOfBounds, HandlerNotInstalled, StackOverflow };
 
 struct Trap {
   TrapKind kind;
   // The faulting address for MemoryOutOfBounds (the first inaccessible byte
-  // the access touched, as the OS reports it); nullptr for HandlerNotInstalled.
+  // the access touched, as the OS reports it: some cores report the first
+  // byte of an access that straddles the committed end) and StackOverflow
+  // (in the guard below the thread's stack); nullptr for HandlerNotInstalled.
   const void* address;
 };
 
@@ -52,9 +65,11 @@ std::optional<Trap> run_catching(void (*body)(void*), void* context) noexcept;
 // Runs `body` on the calling thread. Returns std::nullopt when it returns
 // normally, Trap{MemoryOutOfBounds, address} when an access in it (or in
 // anything it calls) faulted on an inaccessible byte of a live reservation,
-// and Trap{HandlerNotInstalled, nullptr}, without running the body, when
-// install_trap_handler() has not succeeded. Nested calls report to the
-// innermost. The thread can trap again any number of times.
+// Trap{StackOverflow, address} when the body exhausted the thread's stack
+// (a fault in the guard below it), and Trap{HandlerNotInstalled, nullptr},
+// without running the body, when install_trap_handler() has not succeeded.
+// Nested calls report to the innermost live one. The thread can trap again
+// any number of times.
 template <std::invocable F>
 std::optional<Trap> catch_traps(F&& body) {
   using Body = std::remove_reference_t<F>;

@@ -81,6 +81,8 @@ LONG CALLBACK on_exception(EXCEPTION_POINTERS* exception) {
     case trap::FaultVerdict::Retry:
       target->retried_address = address;
       return EXCEPTION_CONTINUE_EXECUTION;
+    // Not produced here: no stack guard is passed in (S4 on Windows is open).
+    case trap::FaultVerdict::StackOverflow:
     case trap::FaultVerdict::Foreign:
       break;
   }
