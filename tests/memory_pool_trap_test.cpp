@@ -60,14 +60,6 @@ std::size_t slot_stride(const MemoryPool& pool) {
   return static_cast<std::size_t>(pool.slot_base(1) - pool.slot_base(0));
 }
 
-// How many registry entries are free now (claims them all, then gives them back).
-std::size_t free_registry_entries() {
-  std::vector<std::uint32_t> taken;
-  while (auto slot = trap::claim_slot()) taken.push_back(*slot);
-  for (const auto slot : taken) trap::release_slot(slot);
-  return taken.size();
-}
-
 void expect_registered(const std::byte* base, std::size_t committed_bytes, std::size_t stride) {
   const auto view = trap::find_live(address_of(base));
   ASSERT_TRUE(view.has_value());
@@ -152,63 +144,37 @@ TEST(PooledTrapRegistry, T1_M1_MovesKeepTheRegistration) {
   expect_not_registered(pool.slot_base(0), stride);
 }
 
-TEST(PooledTrapRegistry, T6_M1_FullRegistryFailsAllocateAndKeepsTheSlot) {
-  auto pool = make_pool({.slots = 2, .maximum_pages = 1});
-  auto held = acquire_from(pool);  // holds its slot from acquire()
-  auto taken_again = allocated_from(pool, 1);
-  ASSERT_TRUE(taken_again.deallocate(taken_again.base(), kPage));  // holds no slot now
-  ASSERT_EQ(pool.available_slots(), 1u);
-
-  std::vector<std::uint32_t> taken;
-  while (auto slot = trap::claim_slot()) taken.push_back(*slot);
-  for (PooledPageAllocator* a : {&held, &taken_again}) {
-    auto m = a->allocate(1);
-    ASSERT_FALSE(m);
-    EXPECT_EQ(m.error().code(), ErrorCode::CapacityExceeded);
-    EXPECT_FALSE(a->is_allocated());
-  }
-  EXPECT_TRUE(held.holds_slot());
-  EXPECT_FALSE(taken_again.holds_slot());
-  EXPECT_EQ(pool.available_slots(), 1u);  // the free slot was never taken
-  for (const auto slot : taken) trap::release_slot(slot);
-
-  ASSERT_TRUE(held.allocate(1));
-  ASSERT_TRUE(taken_again.allocate(1));
-  expect_registered(held.base(), kPage, slot_stride(pool));
-  expect_registered(taken_again.base(), kPage, slot_stride(pool));
-}
-
 TEST(PooledTrapRegistry, T6_M1_AllocateWithoutAFreeSlotGivesItsRegistryEntryBack) {
   auto pool = make_pool({.slots = 1, .maximum_pages = 1});
   auto a = allocated_from(pool, 1);
   ASSERT_TRUE(a.deallocate(a.base(), kPage));
   auto other = acquire_from(pool);  // the only slot
-  const std::size_t free_before = free_registry_entries();
+  const std::size_t claimed_before = trap::claimed_entries();
   auto m = a.allocate(1);
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().code(), ErrorCode::CapacityExceeded);
-  EXPECT_EQ(free_registry_entries(), free_before);
+  EXPECT_EQ(trap::claimed_entries(), claimed_before);
 }
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 TEST(PooledTrapRegistry, T6_M5_FailedAllocateAndFailedResetGiveTheirRegistryEntryBack) {
   auto pool = make_pool({.slots = 2, .maximum_pages = 2});
   auto a = acquire_from(pool);
-  const std::size_t free_before = free_registry_entries();
+  const std::size_t claimed_before = trap::claimed_entries();
   fault::reset();
   fault::fail(fault::OsCall::Mprotect, ENOMEM);
   EXPECT_FALSE(a.allocate(1));
   fault::reset();
-  EXPECT_EQ(free_registry_entries(), free_before);
+  EXPECT_EQ(trap::claimed_entries(), claimed_before);
   expect_not_registered(pool.slot_base(0), slot_stride(pool));
 
   ASSERT_TRUE(a.allocate(2));
-  EXPECT_EQ(free_registry_entries(), free_before - 1);
+  EXPECT_EQ(trap::claimed_entries(), claimed_before + 1);
   fault::fail(fault::OsCall::Madvise, EINVAL);
   EXPECT_FALSE(a.deallocate(a.base(), a.committed_bytes()));  // the slot is retired
   fault::reset();
   EXPECT_EQ(pool.retired_slots(), 1u);
-  EXPECT_EQ(free_registry_entries(), free_before);
+  EXPECT_EQ(trap::claimed_entries(), claimed_before);
   expect_not_registered(pool.slot_base(0), slot_stride(pool));
 }
 #endif

@@ -60,14 +60,14 @@ TEST(TrapPolicy, T3_EverythingElseIsForeign) {
 }
 
 // The registry is process-global: each test publishes ranges no real memory
-// can have (the top of the address space) and gives its slots back.
+// can have (the top of the address space) and gives its entries back.
 constexpr std::uintptr_t kFake = UINTPTR_MAX - (std::uintptr_t{1} << 24);
 
 TEST(TrapRegistry, T1_PublishedRangeIsFoundUntilRetracted) {
-  const auto slot = trap::claim_slot();
-  ASSERT_TRUE(slot);
+  trap::Entry* const slot = trap::claim_entry();
+  ASSERT_NE(slot, nullptr);
   EXPECT_EQ(trap::find_live(kFake), std::nullopt);  // claimed is not live
-  trap::publish(*slot, {kFake, kFake + 0x10000, kFake + 0x40000});
+  trap::publish(slot, {kFake, kFake + 0x10000, kFake + 0x40000});
   auto found = trap::find_live(kFake + 0x3ffff);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->begin, kFake);
@@ -75,41 +75,27 @@ TEST(TrapRegistry, T1_PublishedRangeIsFoundUntilRetracted) {
   EXPECT_EQ(found->end, kFake + 0x40000);
   EXPECT_EQ(trap::find_live(kFake + 0x40000), std::nullopt);
   EXPECT_EQ(trap::find_live(kFake - 1), std::nullopt);
-  trap::publish_committed_end(*slot, kFake + 0x20000);
+  trap::publish_committed_end(slot, kFake + 0x20000);
   EXPECT_EQ(trap::find_live(kFake)->committed_end, kFake + 0x20000);
-  trap::retract(*slot);
+  trap::retract(slot);
   EXPECT_EQ(trap::find_live(kFake), std::nullopt);
-  trap::release_slot(*slot);
+  trap::release_entry(slot);
 }
 
 TEST(TrapRegistry, T3_ReusedRangeIsReportedOnlyAfterTheNewOwnerPublishes) {
-  const auto first = trap::claim_slot();
-  ASSERT_TRUE(first);
-  trap::publish(*first, {kFake, kFake + 0x10000, kFake + 0x40000});
-  trap::retract(*first);
-  trap::release_slot(*first);
-  // A new owner of the same addresses, maybe in the same slot.
-  const auto second = trap::claim_slot();
-  ASSERT_TRUE(second);
+  trap::Entry* const first = trap::claim_entry();
+  ASSERT_NE(first, nullptr);
+  trap::publish(first, {kFake, kFake + 0x10000, kFake + 0x40000});
+  trap::retract(first);
+  trap::release_entry(first);
+  // A new owner of the same addresses, maybe in the same entry.
+  trap::Entry* const second = trap::claim_entry();
+  ASSERT_NE(second, nullptr);
   EXPECT_EQ(trap::find_live(kFake + 0x20000), std::nullopt);
-  trap::publish(*second, {kFake, kFake + 0x30000, kFake + 0x40000});
+  trap::publish(second, {kFake, kFake + 0x30000, kFake + 0x40000});
   EXPECT_EQ(trap::find_live(kFake + 0x20000)->committed_end, kFake + 0x30000);
-  trap::retract(*second);
-  trap::release_slot(*second);
-}
-
-TEST(TrapRegistry, T6_FullRegistryFailsAllocateAndChangesNothing) {
-  std::vector<std::uint32_t> taken;
-  while (auto slot = trap::claim_slot()) taken.push_back(*slot);
-  EXPECT_GT(taken.size(), 0u);
-  MmapPageAllocator a;
-  auto m = a.allocate(1, 1);
-  ASSERT_FALSE(m);
-  EXPECT_EQ(m.error().code(), ErrorCode::CapacityExceeded);
-  EXPECT_FALSE(a.is_allocated());
-  EXPECT_EQ(a.reserved_bytes(), 0u);
-  for (auto slot : taken) trap::release_slot(slot);
-  EXPECT_TRUE(a.allocate(1, 1));
+  trap::retract(second);
+  trap::release_entry(second);
 }
 
 TEST(TrapRegistry, T1_LiveMemoryIsRegisteredWithItsGuardAndDeallocatedIsNot) {

@@ -47,9 +47,9 @@ MmapPageAllocator::~MmapPageAllocator() {
   // Nothing to report to: a failed munmap here can only mean a corrupted
   // mapping, and the address space goes back to the OS at exit anyway.
   if (!is_allocated()) return;
-  trap::retract(trap_slot_);
+  trap::retract(trap_entry_);
   (void)prim::release(mapping_, mapping_bytes_);
-  trap::release_slot(trap_slot_);
+  trap::release_entry(trap_entry_);
 }
 
 MmapPageAllocator::MmapPageAllocator(MmapPageAllocator&& other) noexcept
@@ -59,7 +59,7 @@ MmapPageAllocator::MmapPageAllocator(MmapPageAllocator&& other) noexcept
       mapping_bytes_(std::exchange(other.mapping_bytes_, 0)),
       reservation_bytes_(std::exchange(other.reservation_bytes_, 0)),
       guarded_bytes_(std::exchange(other.guarded_bytes_, 0)),
-      trap_slot_(std::exchange(other.trap_slot_, 0)) {}
+      trap_entry_(std::exchange(other.trap_entry_, nullptr)) {}
 
 MmapPageAllocator& MmapPageAllocator::operator=(MmapPageAllocator&& other) noexcept {
   if (this != &other) {
@@ -70,7 +70,7 @@ MmapPageAllocator& MmapPageAllocator::operator=(MmapPageAllocator&& other) noexc
     mapping_bytes_ = std::exchange(other.mapping_bytes_, 0);
     reservation_bytes_ = std::exchange(other.reservation_bytes_, 0);
     guarded_bytes_ = std::exchange(other.guarded_bytes_, 0);
-    trap_slot_ = std::exchange(other.trap_slot_, 0);
+    trap_entry_ = std::exchange(other.trap_entry_, nullptr);
   }
   return *this;
 }
@@ -82,12 +82,12 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
   if (!plan) return tl::unexpected(plan.error());
   const auto pieces = layout(plan->reserved_bytes, config_);
   if (!pieces) return tl::unexpected(pieces.error());
-  const auto slot = trap::claim_memory_entry();
-  if (!slot) return tl::unexpected(slot.error());
+  const auto entry = trap::claim_memory_entry();
+  if (!entry) return tl::unexpected(entry.error());
 
   const auto mapping = prim::reserve(pieces->mapping_bytes);
   if (!mapping) {
-    trap::release_slot(*slot);
+    trap::release_entry(*entry);
     return tl::unexpected(mapping.error());
   }
   std::byte* const base = align_up_to_wasm_page(*mapping);
@@ -96,7 +96,7 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
     if (auto committed = prim::commit(base, grown.committed_bytes()); !committed) {
       // Undo the reservation so that the failed call leaves nothing behind.
       (void)prim::release(*mapping, pieces->mapping_bytes);
-      trap::release_slot(*slot);
+      trap::release_entry(*entry);
       return tl::unexpected(committed.error());
     }
   }
@@ -105,13 +105,13 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
   mapping_bytes_ = pieces->mapping_bytes;
   reservation_bytes_ = pieces->reservation_bytes;
   guarded_bytes_ = pieces->guarded_bytes;
-  trap_slot_ = *slot;
+  trap_entry_ = *entry;
   publish_reservation();
   return Allocation{state_.base, state_.committed_bytes()};
 }
 
 void MmapPageAllocator::publish_reservation() const noexcept {
-  trap::publish_memory(trap_slot_, state_.base, committed_bytes(), guarded_bytes_);
+  trap::publish_memory(trap_entry_, state_.base, committed_bytes(), guarded_bytes_);
 }
 
 Result<void> MmapPageAllocator::grow(std::uint32_t current_pages, std::uint32_t additional_pages) {
@@ -127,7 +127,7 @@ Result<void> MmapPageAllocator::grow(std::uint32_t current_pages, std::uint32_t 
   state_.committed_pages = *new_pages;
   // After the pages are accessible: a fault the handler sees below the new
   // end was a race with this grow and is retried, not reported.
-  trap::publish_committed_bytes(trap_slot_, state_.base, committed_bytes());
+  trap::publish_committed_bytes(trap_entry_, state_.base, committed_bytes());
   return {};
 }
 
@@ -137,12 +137,12 @@ Result<void> MmapPageAllocator::deallocate(std::byte* ptr, std::size_t size) {
   // Out of the registry before the range goes back to the OS, so a fault
   // there (even after another memory reuses the addresses, until that one
   // publishes) is never reported as a trap.
-  trap::retract(trap_slot_);
+  trap::retract(trap_entry_);
   if (auto released = prim::release(mapping_, mapping_bytes_); !released) {
     publish_reservation();
     return tl::unexpected(released.error());
   }
-  trap::release_slot(trap_slot_);
+  trap::release_entry(trap_entry_);
   state_ = {};
   mapping_ = nullptr;
   mapping_bytes_ = 0;

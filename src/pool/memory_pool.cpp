@@ -260,7 +260,7 @@ PooledPageAllocator::PooledPageAllocator(PooledPageAllocator&& other) noexcept
       image_(std::exchange(other.image_, nullptr)),
       slot_(std::exchange(other.slot_, kNoSlot)),
       state_(std::exchange(other.state_, {})),
-      trap_slot_(std::exchange(other.trap_slot_, 0)) {}
+      trap_entry_(std::exchange(other.trap_entry_, nullptr)) {}
 
 PooledPageAllocator& PooledPageAllocator::operator=(PooledPageAllocator&& other) noexcept {
   if (this != &other) {
@@ -269,7 +269,7 @@ PooledPageAllocator& PooledPageAllocator::operator=(PooledPageAllocator&& other)
     image_ = std::exchange(other.image_, nullptr);
     slot_ = std::exchange(other.slot_, kNoSlot);
     state_ = std::exchange(other.state_, {});
-    trap_slot_ = std::exchange(other.trap_slot_, 0);
+    trap_entry_ = std::exchange(other.trap_entry_, nullptr);
   }
   return *this;
 }
@@ -324,7 +324,7 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
   if (pool_ == nullptr)
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "allocate: the allocator was moved from"));
-  // The registry entry before the slot: a full registry takes no slot.
+  // The registry entry before the slot: a failed claim takes no slot.
   const auto entry = trap::claim_memory_entry();
   if (!entry) return tl::unexpected(entry.error());
   if (!holds_slot()) {
@@ -334,7 +334,7 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
       slot = pool_->free_list.pop();
     }
     if (!slot) {
-      trap::release_slot(*entry);
+      trap::release_entry(*entry);
       return tl::unexpected(
           Error(ErrorCode::CapacityExceeded, "allocate: every slot of the pool is in use"));
     }
@@ -356,16 +356,16 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
     // keeping nothing (no byte was written). Keep the slot if that worked
     // (it is clean again), else take it out of service.
     if (!reset_slot(std::max(committed_bytes, accessible), 0)) release_slot(false);
-    trap::release_slot(*entry);
+    trap::release_entry(*entry);
     return tl::unexpected(done.error());
   }
   if (image_ != nullptr && image_->copy != nullptr)
     std::memcpy(base + static_cast<std::size_t>(image_->layout.data_offset), image_->copy,
                 image_->layout.data_bytes);
   state_ = {base, initial_pages, plan->reserved_pages};
-  trap_slot_ = *entry;
+  trap_entry_ = *entry;
   // The whole slot (memory, guard, rounding) is this memory's while it lives.
-  trap::publish_memory(trap_slot_, base, state_.committed_bytes(), pool_->layout.slot_stride);
+  trap::publish_memory(trap_entry_, base, state_.committed_bytes(), pool_->layout.slot_stride);
   return Allocation{state_.base, state_.committed_bytes()};
 }
 
@@ -381,7 +381,7 @@ Result<void> PooledPageAllocator::grow(std::uint32_t current_pages,
     return committed;
   state_.committed_pages = *new_pages;
   // After the pages are accessible, as MmapPageAllocator::grow.
-  trap::publish_committed_bytes(trap_slot_, state_.base, state_.committed_bytes());
+  trap::publish_committed_bytes(trap_entry_, state_.base, state_.committed_bytes());
   return {};
 }
 
@@ -390,9 +390,9 @@ Result<void> PooledPageAllocator::deallocate(std::byte* ptr, std::size_t size) {
   // Out of the registry before the reset: from here on a fault in the slot
   // (its kept bytes stay accessible, the rest does not) is foreign, and stays
   // so until the slot's next user publishes its memory.
-  trap::retract(trap_slot_);
+  trap::retract(trap_entry_);
   const auto reset = reset_slot(state_.committed_bytes(), pool_->layout.keep_resident_bytes);
-  trap::release_slot(trap_slot_);
+  trap::release_entry(trap_entry_);
   release_slot(reset.has_value());
   state_ = {};
   return reset;

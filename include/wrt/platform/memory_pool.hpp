@@ -35,6 +35,9 @@
 #include "wrt/platform/page_allocator.hpp"
 
 namespace wrt::platform {
+namespace trap {
+struct Entry;  // src/trap/fault_registry.hpp
+}  // namespace trap
 
 namespace detail {
 struct PoolState;
@@ -140,7 +143,7 @@ class PooledPageAllocator {
   std::uint32_t slot_ = kNoSlot;
   detail::LinearMemoryState state_;
   // The memory's entry in the trap registry while allocated (src/trap/).
-  std::uint32_t trap_slot_ = 0;
+  trap::Entry* trap_entry_ = nullptr;
 };
 
 static_assert(PageAllocator<PooledPageAllocator>);

@@ -18,6 +18,9 @@
 #include "wrt/platform/page_allocator.hpp"
 
 namespace wrt::platform {
+namespace trap {
+struct Entry;  // src/trap/fault_registry.hpp
+}  // namespace trap
 
 class MmapPageAllocator {
  public:
@@ -65,7 +68,7 @@ class MmapPageAllocator {
   std::size_t reservation_bytes_ = 0;
   std::size_t guarded_bytes_ = 0;
   // This memory's entry in the trap registry (src/trap/fault_registry.hpp).
-  std::uint32_t trap_slot_ = 0;
+  trap::Entry* trap_entry_ = nullptr;
 };
 
 static_assert(PageAllocator<MmapPageAllocator>);
