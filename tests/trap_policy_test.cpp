@@ -40,7 +40,8 @@ TEST(TrapPolicy, T1_FaultAtOrPastTheCommittedEndOfALiveReservationIsATrap) {
 
 TEST(TrapPolicy, T2_FaultBelowTheCommittedEndIsRetriedOnceThenForeign) {
   EXPECT_EQ(classify_fault(facts(0x2ffff)), FaultVerdict::Retry);
-  auto again = facts(0x2ffff);
+  // 16 bytes below the committed end: no access can straddle it (S10).
+  auto again = facts(0x2fff0);
   again.already_retried_here = true;
   EXPECT_EQ(classify_fault(again), FaultVerdict::Foreign);
   // Retrying elsewhere does not make a trap foreign.
