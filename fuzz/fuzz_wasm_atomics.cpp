@@ -164,14 +164,15 @@ std::uint64_t pick_address(FuzzedDataProvider& in, bool& end_relative) {
   }
 }
 
-// Half the waits do not block; most others block up to 100 us, long enough
-// for another script's notify to come, and one in 16 up to 1 ms. Each wait
-// nobody notifies sleeps to its timeout: longer ones would cost most of the
-// run's time.
+// Half the waits do not block. The others block for 2^k to 2^(k+1) ns, k
+// from 0 to 19 (up to 1 ms): evenly spread over the scales, so that many
+// time out right as another script's notify comes (the races of W6) and few
+// sleep long. A wait nobody notifies sleeps to its timeout; uniform
+// timeouts up to 1 ms cost most of the run's time.
 std::int64_t pick_timeout(FuzzedDataProvider& in) {
-  const int kind = in.ConsumeIntegralInRange(0, 15);
-  if (kind < 8) return 0;
-  return in.ConsumeIntegralInRange<std::int64_t>(1, kind < 15 ? 100'000 : 1'000'000);
+  if (in.ConsumeBool()) return 0;
+  const std::int64_t low = std::int64_t{1} << in.ConsumeIntegralInRange(0, 19);
+  return in.ConsumeIntegralInRange<std::int64_t>(low, 2 * low - 1);
 }
 
 Op decode(FuzzedDataProvider& in) {
