@@ -18,13 +18,12 @@
 // - once every thread has left, nobody is counted as waiting, and with
 //   nobody waiting neither wake nor a NotEqual wait calls the OS (F7).
 // Run under ThreadSanitizer too (scripts/fuzz.sh does). The scripts run on
-// threads kept for the whole run (workers.hpp): starting 2-4 threads per
-// input cost more than the input itself.
+// the calling thread and threads kept for the whole run (workers.hpp):
+// starting 2-4 threads per input cost more than the input itself.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <array>
 #include <atomic>
-#include <barrier>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -270,14 +269,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const WaitFault wait_fault = decode_wait_fault(in);
 
   std::vector<std::vector<Outcome>> outcomes(thread_count);
-  std::barrier start(static_cast<std::ptrdiff_t>(thread_count));
-  fuzz::Worker* const workers = fuzz::workers<kThreads>();
-  for (std::size_t t = 0; t < thread_count; ++t)
-    workers[t].start([&, t] {
-      start.arrive_and_wait();
-      for (const Op& op : scripts[t]) outcomes[t].push_back(run_op(words, op));
-    });
-  for (std::size_t t = 0; t < thread_count; ++t) workers[t].finish();
+  fuzz::run_together(fuzz::workers<kThreads - 1>(), thread_count, [&](std::size_t t) {
+    for (const Op& op : scripts[t]) outcomes[t].push_back(run_op(words, op));
+  });
 
   std::array<std::uint64_t, kWords> woken_waits{};
   std::array<std::uint64_t, kWords> reported_wakes{};

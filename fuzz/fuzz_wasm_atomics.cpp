@@ -21,14 +21,13 @@
 //    - afterwards no waiter is left queued.
 // Run under ThreadSanitizer too (scripts/fuzz.sh does).
 //
-// The waiters and the scripts run on kWorkers threads kept for the whole
-// run (workers.hpp): starting up to nine threads per input cost more than
-// the input itself.
+// The waiters, and the scripts but the first (which runs on the calling
+// thread), run on kWorkers threads kept for the whole run (workers.hpp):
+// starting up to nine threads per input cost more than the input itself.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
 #include <atomic>
-#include <barrier>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -53,7 +52,7 @@ constexpr std::uint32_t kMaximumPages = 3;
 constexpr std::uint64_t kWords[] = {0, 4, 8, 16};  // wait64 uses the 8-aligned ones
 constexpr std::size_t kWaiters = 5;                // phase 1
 constexpr std::size_t kThreads = 4;                // phase 2
-constexpr std::size_t kWorkers = std::max(kWaiters, kThreads);
+constexpr std::size_t kWorkers = std::max(kWaiters, kThreads - 1);
 using Memory = LinearMemory<MmapPageAllocator>;
 
 template <typename Done>
@@ -318,14 +317,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   Totals totals;
   if (shared) {
-    std::barrier start(static_cast<std::ptrdiff_t>(thread_count));
-    fuzz::Worker* const workers = fuzz::workers<kWorkers>();
-    for (std::size_t t = 0; t < thread_count; ++t)
-      workers[t].start([&, &script = scripts[t]] {
-        start.arrive_and_wait();
-        for (const Op& op : script) run_op(op, memory, totals, shared, scripts);
-      });
-    for (std::size_t t = 0; t < thread_count; ++t) workers[t].finish();
+    fuzz::run_together(fuzz::workers<kWorkers>(), thread_count, [&](std::size_t t) {
+      for (const Op& op : scripts[t]) run_op(op, memory, totals, shared, scripts);
+    });
   } else {
     // An unshared memory's mutating calls need exclusive access (W3): the
     // scripts run one after another.

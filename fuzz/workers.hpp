@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include <barrier>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -102,6 +103,22 @@ template <std::size_t count>
 Worker* workers() {
   static auto* const started = new Worker[count];
   return started;
+}
+
+// Runs job(0), ..., job(n - 1) at once, starting together: job(0) on the
+// calling thread (one hand-off less: under load every hand-off waits for
+// the scheduler), job(t) on workers[t - 1]. Returns when all have returned.
+template <typename Job>
+void run_together(Worker* workers, std::size_t n, Job job) {
+  std::barrier start(static_cast<std::ptrdiff_t>(n));
+  for (std::size_t t = 1; t < n; ++t)
+    workers[t - 1].start([&start, &job, t] {
+      start.arrive_and_wait();
+      job(t);
+    });
+  start.arrive_and_wait();
+  job(0);
+  for (std::size_t t = 1; t < n; ++t) workers[t - 1].finish();
 }
 
 }  // namespace wrt::platform::fuzz
