@@ -34,6 +34,7 @@
 
 #include "check.hpp"
 #include "futex/futex_core.hpp"
+#include "pick.hpp"
 #include "workers.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 #include "os/fault_injection.hpp"
@@ -151,8 +152,8 @@ Op decode_op(FuzzedDataProvider& in) {
     case 1:
       op.timeout = -nanoseconds(in.ConsumeIntegralInRange<std::int64_t>(1, INT64_MAX));
       break;
-    default:  // short enough that a run stays in milliseconds
-      op.timeout = nanoseconds(in.ConsumeIntegralInRange<std::int64_t>(1, 2'000'000));
+    default:  // up to 2.1 ms
+      op.timeout = nanoseconds(fuzz::pick_timeout_ns(in, 20));
       break;
   }
   return op;

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "pick.hpp"
 #include "workers.hpp"
 #include "wrt/platform/linear_memory.hpp"
 #include "wrt/platform/mmap_page_allocator.hpp"
@@ -163,17 +164,6 @@ std::uint64_t pick_address(FuzzedDataProvider& in, bool& end_relative) {
   }
 }
 
-// Half the waits do not block. The others block for 2^k to 2^(k+1) ns, k
-// from 0 to 19 (up to 1 ms): evenly spread over the scales, so that many
-// time out right as another script's notify comes (the races of W6) and few
-// sleep long. A wait nobody notifies sleeps to its timeout; uniform
-// timeouts up to 1 ms cost most of the run's time.
-std::int64_t pick_timeout(FuzzedDataProvider& in) {
-  if (in.ConsumeBool()) return 0;
-  const std::int64_t low = std::int64_t{1} << in.ConsumeIntegralInRange(0, 19);
-  return in.ConsumeIntegralInRange<std::int64_t>(low, 2 * low - 1);
-}
-
 Op decode(FuzzedDataProvider& in) {
   Op op{};
   op.kind = static_cast<Kind>(in.ConsumeIntegralInRange(0, 5));
@@ -182,7 +172,7 @@ Op decode(FuzzedDataProvider& in) {
     case Kind::Wait64:
       op.address = pick_address(in, op.end_relative);
       op.value = in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::uint64_t>();
-      op.timeout_ns = pick_timeout(in);
+      op.timeout_ns = in.ConsumeBool() ? 0 : fuzz::pick_timeout_ns(in, 19);  // up to 1 ms
       break;
     case Kind::Notify:
       op.address = pick_address(in, op.end_relative);
