@@ -21,28 +21,23 @@ namespace wrt::platform::fuzz {
 // A job that has not returned after this long is a hang: a finding.
 inline constexpr auto kPatience = std::chrono::seconds(20);
 
-// One thread that runs one job at a time, on a small stack: under ASan a
-// trap's siglongjmp unpoisons the whole stack of the thread, which for the
-// default 8 MiB stack means remapping 1 MiB of shadow on every trap.
+// One thread that runs one job at a time for the rest of the process (see
+// workers() below), on a small stack: under ASan a trap's siglongjmp
+// unpoisons the whole stack of the thread, which for the default 8 MiB
+// stack means remapping 1 MiB of shadow on every trap.
 class Worker {
  public:
   Worker() {
     pthread_attr_t attributes;
     FUZZ_CHECK(pthread_attr_init(&attributes) == 0);
     FUZZ_CHECK(pthread_attr_setstacksize(&attributes, kStackBytes) == 0);
-    FUZZ_CHECK(pthread_create(&thread_, &attributes, &Worker::main, this) == 0);
+    FUZZ_CHECK(pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED) == 0);
+    pthread_t thread;
+    FUZZ_CHECK(pthread_create(&thread, &attributes, &Worker::main, this) == 0);
     pthread_attr_destroy(&attributes);
   }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
-  ~Worker() {
-    {
-      const std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
-    pthread_join(thread_, nullptr);
-  }
 
   // Starts `job` on this worker's thread and returns at once. The previous
   // job must have returned.
@@ -79,8 +74,7 @@ class Worker {
   void loop() {
     std::unique_lock lock(mutex_);
     for (;;) {
-      changed_.wait(lock, [this] { return stopping_ || job_; });
-      if (stopping_) return;
+      changed_.wait(lock, [this] { return static_cast<bool>(job_); });
       lock.unlock();
       job_();  // start() does not touch job_ while it is set
       lock.lock();
@@ -92,8 +86,6 @@ class Worker {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::function<void()> job_;  // set while a job is pending or running
-  bool stopping_ = false;
-  pthread_t thread_;
 };
 
 // The harness's `count` workers, started on first use. Never destroyed: a
