@@ -15,9 +15,9 @@
 // The input runs on a worker thread, not on libFuzzer's main thread: under
 // ASan every trap's siglongjmp from the alternate signal stack makes ASan
 // look up the thread's stack (to unpoison it), and for the main thread
-// glibc's pthread_getattr_np finds it by parsing /proc/self/maps, about
-// 1 ms a trap (three quarters of the harness's time). For any other thread
-// the stack is known and the lookup is cheap.
+// glibc's pthread_getattr_np finds it by parsing /proc/self/maps (three
+// quarters of the harness's CPU time). For any other thread the stack is
+// known and the lookup is cheap.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
