@@ -17,23 +17,25 @@
 //   errno as F4/F10 say;
 // - once every thread has left, nobody is counted as waiting, and with
 //   nobody waiting neither wake nor a NotEqual wait calls the OS (F7).
-// Run under ThreadSanitizer too (scripts/fuzz.sh does).
+// Run under ThreadSanitizer too (scripts/fuzz.sh does). The scripts run on
+// the calling thread and threads kept for the whole run (workers.hpp):
+// starting 2-4 threads per input cost more than the input itself.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <array>
 #include <atomic>
-#include <barrier>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "check.hpp"
 #include "futex/futex_core.hpp"
+#include "pick.hpp"
+#include "workers.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 #include "os/fault_injection.hpp"
 #endif
@@ -45,6 +47,7 @@ using std::chrono::nanoseconds;
 namespace {
 
 constexpr std::size_t kWords = 2;
+constexpr std::size_t kThreads = 4;
 
 enum class Kind { Set, Wait, Wake, BadAddress };
 
@@ -149,8 +152,8 @@ Op decode_op(FuzzedDataProvider& in) {
     case 1:
       op.timeout = -nanoseconds(in.ConsumeIntegralInRange<std::int64_t>(1, INT64_MAX));
       break;
-    default:  // short enough that a run stays in milliseconds
-      op.timeout = nanoseconds(in.ConsumeIntegralInRange<std::int64_t>(1, 2'000'000));
+    default:  // up to 2.1 ms
+      op.timeout = nanoseconds(fuzz::pick_timeout_ns(in, 20));
       break;
   }
   return op;
@@ -245,7 +248,7 @@ void check_wait_fault([[maybe_unused]] Words& words, [[maybe_unused]] const Wait
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
   const auto mode = static_cast<Mode>(in.ConsumeIntegralInRange<int>(0, 2));
-  const auto thread_count = in.ConsumeIntegralInRange<std::size_t>(2, 4);
+  const auto thread_count = in.ConsumeIntegralInRange<std::size_t>(2, kThreads);
   Words words(mode);
   // Every value each word ever holds: its initial value and every Set.
   std::array<std::set<std::uint32_t>, kWords> held;
@@ -267,14 +270,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const WaitFault wait_fault = decode_wait_fault(in);
 
   std::vector<std::vector<Outcome>> outcomes(thread_count);
-  std::barrier start(static_cast<std::ptrdiff_t>(thread_count));
-  std::vector<std::thread> threads;
-  for (std::size_t t = 0; t < thread_count; ++t)
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      for (const Op& op : scripts[t]) outcomes[t].push_back(run_op(words, op));
-    });
-  for (std::thread& thread : threads) thread.join();
+  fuzz::run_together(fuzz::workers<kThreads - 1>(), thread_count, [&](std::size_t t) {
+    for (const Op& op : scripts[t]) outcomes[t].push_back(run_op(words, op));
+  });
 
   std::array<std::uint64_t, kWords> woken_waits{};
   std::array<std::uint64_t, kWords> reported_wakes{};

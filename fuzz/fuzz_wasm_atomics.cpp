@@ -7,7 +7,7 @@
 //    spec's FIFO waiter list predicts, and exactly the predicted (oldest)
 //    waiters must return Woken (W6, W7, W8);
 // 2. concurrent (shared memories; an unshared one runs the scripts one
-//    after another, W3): 2-4 threads with scripts of waits (timeouts 0 to ~1 ms),
+//    after another, W3): 2-4 threads with scripts of waits (timeouts 0 to 1 ms),
 //    notifies (any count), stores and grows at any address (aligned words,
 //    misaligned, at and past the end, near UINT64_MAX):
 //    - every error is exactly what W4 predicts (Misaligned, then
@@ -20,11 +20,14 @@
 //      end at size(); a failed grow is CapacityExceeded (W2, W3);
 //    - afterwards no waiter is left queued.
 // Run under ThreadSanitizer too (scripts/fuzz.sh does).
+//
+// The waiters, and the scripts but the first (which runs on the calling
+// thread), run on kWorkers threads kept for the whole run (workers.hpp):
+// starting up to nine threads per input cost more than the input itself.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
 #include <atomic>
-#include <barrier>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +39,8 @@
 #include <vector>
 
 #include "check.hpp"
+#include "pick.hpp"
+#include "workers.hpp"
 #include "wrt/platform/linear_memory.hpp"
 #include "wrt/platform/mmap_page_allocator.hpp"
 
@@ -46,12 +51,14 @@ namespace {
 constexpr std::uint32_t kInitialPages = 1;
 constexpr std::uint32_t kMaximumPages = 3;
 constexpr std::uint64_t kWords[] = {0, 4, 8, 16};  // wait64 uses the 8-aligned ones
-constexpr auto kPatience = std::chrono::seconds(20);
+constexpr std::size_t kWaiters = 5;                // phase 1
+constexpr std::size_t kThreads = 4;                // phase 2
+constexpr std::size_t kWorkers = std::max(kWaiters, kThreads - 1);
 using Memory = LinearMemory<MmapPageAllocator>;
 
 template <typename Done>
 bool eventually(Done done) {
-  const auto give_up = std::chrono::steady_clock::now() + kPatience;
+  const auto give_up = std::chrono::steady_clock::now() + fuzz::kPatience;
   while (!done()) {
     if (std::chrono::steady_clock::now() > give_up) return done();
     std::this_thread::yield();
@@ -69,13 +76,12 @@ bool fits(std::uint64_t address, std::uint64_t width, std::uint64_t length) {
 struct OrderedWaiter {
   std::uint64_t address;
   bool wide;
-  std::atomic<bool> done{false};
+  fuzz::Worker* worker;  // done when idle
   std::optional<Result<WaitResult>> result;
-  std::thread thread;
 };
 
 void ordered_phase(FuzzedDataProvider& in, Memory& memory) {
-  const std::size_t count = in.ConsumeIntegralInRange<std::size_t>(0, 5);
+  const std::size_t count = in.ConsumeIntegralInRange<std::size_t>(0, kWaiters);
   std::vector<std::unique_ptr<OrderedWaiter>> waiters;
   std::vector<OrderedWaiter*> queue;  // the model: arrival order
   const auto queued_at = [&](std::uint64_t a) {
@@ -88,10 +94,10 @@ void ordered_phase(FuzzedDataProvider& in, Memory& memory) {
     w->address =
         w->wide ? 8 * in.ConsumeIntegralInRange<std::uint64_t>(0, 2) : in.PickValueInArray(kWords);
     OrderedWaiter* raw = w.get();
-    raw->thread = std::thread([raw, &memory] {
+    raw->worker = &fuzz::workers<kWorkers>()[i];
+    raw->worker->start([raw, &memory] {
       const std::uint64_t a = raw->address;
       raw->result = raw->wide ? memory.atomic_wait64(a, 0, -1) : memory.atomic_wait32(a, 0, -1);
-      raw->done.store(true);
     });
     const std::uint32_t expected = queued_at(raw->address) + 1;
     FUZZ_CHECK(eventually(
@@ -112,16 +118,19 @@ void ordered_phase(FuzzedDataProvider& in, Memory& memory) {
     // As many return as were chosen; they must be the predicted ones.
     FUZZ_CHECK(eventually([&] {
       return static_cast<std::size_t>(std::count_if(waiters.begin(), waiters.end(), [](auto& w) {
-               return w->done.load();
+               return w->worker->idle();
              })) == waiters.size() - queue.size();
     }));
     for (OrderedWaiter* w : chosen)
-      FUZZ_CHECK(w->done.load() && w->result->has_value() && **w->result == WaitResult::Woken);
-    for (OrderedWaiter* w : queue) FUZZ_CHECK(!w->done.load());
+      FUZZ_CHECK(w->worker->idle() && w->result->has_value() && **w->result == WaitResult::Woken);
+    for (OrderedWaiter* w : queue) FUZZ_CHECK(!w->worker->idle());
   }
   for (auto& w : waiters) {
-    while (!w->done.load()) (void)memory.atomic_notify(w->address, UINT32_MAX);
-    w->thread.join();
+    FUZZ_CHECK(eventually([&] {
+      (void)memory.atomic_notify(w->address, UINT32_MAX);
+      return w->worker->idle();
+    }));
+    w->worker->finish();
   }
 }
 
@@ -163,7 +172,7 @@ Op decode(FuzzedDataProvider& in) {
     case Kind::Wait64:
       op.address = pick_address(in, op.end_relative);
       op.value = in.ConsumeBool() ? 0 : in.ConsumeIntegral<std::uint64_t>();
-      op.timeout_ns = in.ConsumeBool() ? 0 : in.ConsumeIntegralInRange<std::int64_t>(1, 1'000'000);
+      op.timeout_ns = in.ConsumeBool() ? 0 : fuzz::pick_timeout_ns(in, 19);  // up to 1 ms
       break;
     case Kind::Notify:
       op.address = pick_address(in, op.end_relative);
@@ -289,7 +298,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Memory& memory = *created;
   if (shared) ordered_phase(in, memory);
 
-  const std::size_t thread_count = in.ConsumeIntegralInRange<std::size_t>(2, 4);
+  const std::size_t thread_count = in.ConsumeIntegralInRange<std::size_t>(2, kThreads);
   std::vector<std::vector<Op>> scripts(thread_count);
   for (auto& script : scripts) {
     const std::size_t length = in.ConsumeIntegralInRange<std::size_t>(0, 8);
@@ -298,14 +307,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   Totals totals;
   if (shared) {
-    std::barrier start(static_cast<std::ptrdiff_t>(thread_count));
-    std::vector<std::thread> threads;
-    for (const auto& script : scripts)
-      threads.emplace_back([&, &script = script] {
-        start.arrive_and_wait();
-        for (const Op& op : script) run_op(op, memory, totals, shared, scripts);
-      });
-    for (auto& t : threads) t.join();
+    fuzz::run_together(fuzz::workers<kWorkers>(), thread_count, [&](std::size_t t) {
+      for (const Op& op : scripts[t]) run_op(op, memory, totals, shared, scripts);
+    });
   } else {
     // An unshared memory's mutating calls need exclusive access (W3): the
     // scripts run one after another.

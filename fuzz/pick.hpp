@@ -33,4 +33,14 @@ T pick_near(FuzzedDataProvider& in, T anchor) {
   }
 }
 
+// A wait timeout in ns from 2^k to 2^(k+1) - 1, k from 0 to max_exponent,
+// evenly spread over the scales: many waits time out right as another
+// thread's wake comes (the races), few sleep long. A wait nobody wakes
+// sleeps to its timeout, so uniform timeouts up to a millisecond or two
+// took most of a threaded harness's time.
+inline std::int64_t pick_timeout_ns(FuzzedDataProvider& in, int max_exponent) {
+  const std::int64_t low = std::int64_t{1} << in.ConsumeIntegralInRange(0, max_exponent);
+  return in.ConsumeIntegralInRange<std::int64_t>(low, 2 * low - 1);
+}
+
 }  // namespace wrt::platform::fuzz
