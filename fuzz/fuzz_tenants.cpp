@@ -25,18 +25,16 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "check.hpp"
 #include "trap/fault_registry.hpp"
+#include "workers.hpp"
 #include "wrt/platform/linear_memory.hpp"
 #include "wrt/platform/memory_pool.hpp"
 #include "wrt/platform/mmap_page_allocator.hpp"
@@ -52,9 +50,6 @@ constexpr std::size_t kGuard = kWasmPageSize;
 // Every tenant's span: its reservation (kMaxPages) plus its guard. Pool
 // slots are exactly that far apart; mmap memories declare kMaxPages too.
 constexpr std::size_t kSpan = kMaxPages * kWasmPageSize + kGuard;
-// How long the main thread waits for the worker before declaring a finding
-// (a lost wake-up or a hang): generous, so that load never makes it fire.
-constexpr auto kDeadline = std::chrono::seconds(20);
 
 MemoryPool& pool() {
   static MemoryPool pool = [] {
@@ -66,53 +61,12 @@ MemoryPool& pool() {
   return pool;
 }
 
-// One thread that runs the jobs the main thread hands it, one at a time;
-// it lives as long as the process, so no thread starts per input.
-class Worker {
- public:
-  Worker() : thread_([this] { loop(); }) { thread_.detach(); }
-
-  void start(std::function<void()> job) {
-    const std::lock_guard lock(mutex_);
-    FUZZ_CHECK(!job_);
-    job_ = std::move(job);
-    done_ = false;
-    changed_.notify_all();
-  }
-
-  // Waits until the job has returned; a job that takes longer than the
-  // deadline is a finding (e.g. a waiter nobody woke).
-  void finish() {
-    std::unique_lock lock(mutex_);
-    FUZZ_CHECK(changed_.wait_for(lock, kDeadline, [this] { return done_; }));
-  }
-
- private:
-  void loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      changed_.wait(lock, [this] { return static_cast<bool>(job_); });
-      auto job = std::move(job_);
-      job_ = nullptr;
-      lock.unlock();
-      job();
-      lock.lock();
-      done_ = true;
-      changed_.notify_all();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::function<void()> job_;
-  bool done_ = true;
-  std::thread thread_;
-};
-
-Worker& worker() {
-  static Worker* const w = new Worker;  // never destroyed: the thread outlives main
-  return *w;
-}
+// Two workers (fuzz/workers.hpp: started once, a finding when a job hangs):
+// the driver runs on the first (under ASan a trap on the main thread makes
+// the sanitizer read /proc/self/maps, which would be most of the time), and
+// the second probes and waits as a thread that did not create the tenants.
+fuzz::Worker& driver_thread() { return fuzz::workers<2>()[0]; }
+fuzz::Worker& worker() { return fuzz::workers<2>()[1]; }
 
 struct Tenant {
   std::optional<LinearMemory<PooledPageAllocator>> pooled;
@@ -285,7 +239,7 @@ class Driver {
     std::optional<Result<WaitResult>> waited;
     worker().start(
         [&] { waited = t.visit([&](auto& m) { return m.atomic_wait32(offset, value, -1); }); });
-    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    const auto deadline = std::chrono::steady_clock::now() + fuzz::kPatience;
     while (detail::atomic_waiters_at(word) == 0) {
       FUZZ_CHECK(std::chrono::steady_clock::now() < deadline);
       std::this_thread::yield();
@@ -321,6 +275,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const bool installed = install_trap_handler().has_value();
   FUZZ_CHECK(installed);
   FuzzedDataProvider in(data, size);
-  Driver().run(in);
+  driver_thread().start([&] { Driver().run(in); });
+  driver_thread().finish();
   return 0;
 }
