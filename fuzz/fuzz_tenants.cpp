@@ -2,7 +2,7 @@
 // up to kTenants shared LinearMemory tenants, each over a PooledPageAllocator
 // (slots of one MemoryPool, reused from tenant to tenant) or an
 // MmapPageAllocator, are created, grown, written, probed and destroyed, and
-// wait for and notify each other, on the main thread and on a worker thread.
+// wait for and notify each other, on two worker threads.
 // The model knows which tenant owns which address range and every byte each
 // tenant holds. It checks:
 // - isolation (S7, M2): a new tenant reads zero everywhere, whatever the
