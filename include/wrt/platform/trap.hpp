@@ -21,6 +21,11 @@
 //   pointer of the faulting code (the stack grows down), so the body and
 //   everything it calls must run on the stack catch_traps was called on (a
 //   body that switches to another stack calls catch_traps again there).
+//   Limit: after such a longjmp, code that calls back down past the dead
+//   frame's address before any trap or catch_traps at or above it makes the
+//   dead frame look live again: a runtime that leaves bodies by longjmp
+//   should next enter catch_traps from no deeper than the one it left (the
+//   usual setjmp around the call into catch_traps does).
 // - Stack overflow (S4): the handler runs on an alternate signal stack. The
 //   first catch_traps on a thread installs one (freed at thread exit) unless
 //   the thread already has one, which is kept; a thread that removes it

@@ -125,7 +125,7 @@ class AlternateStack {
       off.ss_flags = SS_DISABLE;
       sigaltstack(&off, nullptr);
     }
-    munmap(mapping_, mapping_bytes());
+    (void)os_call(OsCall::Munmap, [&] { return munmap(mapping_, mapping_bytes()) == 0; });
   }
 
   // Installs one unless the thread already has one (kept). On failure the
