@@ -181,7 +181,7 @@ void hold_many_memories(const Scale& scale) {
   const std::size_t claimed_before = trap::claimed_entries();
   {
     std::vector<MmapPageAllocator> memories;
-    memories.reserve(20'000);  // no reallocation near the limit
+    memories.reserve(kManyMemories + 5'000);  // no reallocation near the limit
     for (std::size_t i = 0; i < scale.memories; ++i) {
       MmapPageAllocator a({.guard_bytes = k4GiBOf64, .reservation_bytes = k4GiBOf64});
       auto m = a.allocate(0, 1);
