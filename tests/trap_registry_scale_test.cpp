@@ -107,8 +107,6 @@ TEST(TrapRegistryScale, S2_LookupPublishAndRetractTouchLogarithmicallyManyNodes)
 // --- S1: 15,000 memories of 4 GiB + 4 GiB --------------------------------
 
 constexpr std::size_t kManyMemories = 15'000;
-// Each memory's reservation and its guard.
-constexpr std::uint64_t k4GiBOf64 = std::uint64_t{1} << 32;
 
 // How many 8 GiB memories this build can hold at once, or why none: the
 // 15,000 need a 47-bit user address space that nothing else takes.
@@ -151,7 +149,7 @@ void run_to_the_real_limit(std::vector<MmapPageAllocator>& memories) {
   const std::size_t claimed_by_others = trap::claimed_entries() - memories.size();
   std::optional<Error> refusal;
   while (!refusal) {
-    MmapPageAllocator a({.guard_bytes = k4GiBOf64, .reservation_bytes = k4GiBOf64});
+    MmapPageAllocator a({.guard_bytes = k4GiB, .reservation_bytes = k4GiB});
     if (auto m = a.allocate(0, 1); !m) {
       refusal = m.error();
       EXPECT_FALSE(a.is_allocated());
@@ -167,7 +165,7 @@ void run_to_the_real_limit(std::vector<MmapPageAllocator>& memories) {
   EXPECT_EQ(trap::claimed_entries(), claimed_by_others + memories.size())
       << "the refused allocate kept its registry entry";
   memories.pop_back();
-  MmapPageAllocator again({.guard_bytes = k4GiBOf64, .reservation_bytes = k4GiBOf64});
+  MmapPageAllocator again({.guard_bytes = k4GiB, .reservation_bytes = k4GiB});
   auto m = again.allocate(0, 1);
   ASSERT_TRUE(m) << "one deallocate should make room: " << m.error().message();
   memories.push_back(std::move(again));
@@ -183,7 +181,7 @@ void hold_many_memories(const Scale& scale) {
     std::vector<MmapPageAllocator> memories;
     memories.reserve(kManyMemories + 5'000);  // no reallocation near the limit
     for (std::size_t i = 0; i < scale.memories; ++i) {
-      MmapPageAllocator a({.guard_bytes = k4GiBOf64, .reservation_bytes = k4GiBOf64});
+      MmapPageAllocator a({.guard_bytes = k4GiB, .reservation_bytes = k4GiB});
       auto m = a.allocate(0, 1);
       ASSERT_TRUE(m) << "memory " << i << ": " << m.error().message();
       memories.push_back(std::move(a));
@@ -191,7 +189,7 @@ void hold_many_memories(const Scale& scale) {
     EXPECT_EQ(trap::claimed_entries(), claimed_before + scale.memories);
     for (MmapPageAllocator* a : {&memories.front(), &memories.back()}) {
       ASSERT_TRUE(a->grow(0, 1));
-      expect_traps_at_both_ends(a->base(), 2 * static_cast<std::size_t>(k4GiBOf64));
+      expect_traps_at_both_ends(a->base(), 2 * k4GiB);
       // S2 at the real scale: one walk of the tree, not a scan.
       EXPECT_LE(trap::lookup_visits(reinterpret_cast<std::uintptr_t>(a->base())),
                 avl_height_bound(memories.size()));
@@ -199,7 +197,7 @@ void hold_many_memories(const Scale& scale) {
     std::fprintf(stderr, "[ info ] %zu memories of 4 GiB + 4 GiB live\n", memories.size());
     if (scale.no_real_limit.empty()) {
       run_to_the_real_limit(memories);
-      expect_traps_at_both_ends(memories.front().base(), 2 * static_cast<std::size_t>(k4GiBOf64));
+      expect_traps_at_both_ends(memories.front().base(), 2 * k4GiB);
     } else {
       std::fprintf(stderr, "[ info ] not run to the real limit: %s\n", scale.no_real_limit.c_str());
     }
@@ -219,7 +217,7 @@ void hold_pools_of_many(const Scale& scale) {
   const PoolConfig config{
       .slots = static_cast<std::uint32_t>(std::min<std::size_t>(scale.memories, 1'000)),
       .maximum_pages = 65'536,
-      .guard_bytes = k4GiBOf64};
+      .guard_bytes = k4GiB};
   {
     std::vector<MemoryPool> pools;
     std::vector<PooledPageAllocator> memories;
@@ -239,7 +237,7 @@ void hold_pools_of_many(const Scale& scale) {
     EXPECT_EQ(trap::claimed_entries(), claimed_before + memories.size());
     const std::size_t stride =
         static_cast<std::size_t>(pools[0].slot_base(1) - pools[0].slot_base(0));
-    EXPECT_GE(stride, 2 * static_cast<std::size_t>(k4GiBOf64));
+    EXPECT_GE(stride, 2 * k4GiB);
     for (PooledPageAllocator* a : {&memories.front(), &memories.back()}) {
       ASSERT_TRUE(a->grow(0, 1));
       expect_traps_at_both_ends(a->base(), stride);
