@@ -99,8 +99,9 @@ class MemoryImage {
 // Traps: an allocated memory is in the trap registry like an
 // MmapPageAllocator memory, so inside catch_traps a fault past its committed
 // bytes, up to the next slot (guard included), is a trap (trap.hpp). allocate()
-// fails with CapacityExceeded when the registry is full (before taking a
-// slot); from deallocate() on, the slot's range is not the allocator's.
+// fails with CapacityExceeded when the heap has no room for the registry
+// entry (before taking a slot; the registry has no limit of its own); from
+// deallocate() on, the slot's range is not the allocator's.
 class PooledPageAllocator {
  public:
   PooledPageAllocator(PooledPageAllocator&& other) noexcept;
