@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "registry_test_support.hpp"
 #include "trap/fault_registry.hpp"
 #include "trap_test_support.hpp"
 #include "wrt/platform.hpp"
@@ -61,12 +62,7 @@ std::size_t slot_stride(const MemoryPool& pool) {
 }
 
 // How many registry entries are free now (claims them all, then gives them back).
-std::size_t free_registry_entries() {
-  std::vector<std::uint32_t> taken;
-  while (auto slot = trap::claim_slot()) taken.push_back(*slot);
-  for (const auto slot : taken) trap::release_slot(slot);
-  return taken.size();
-}
+std::size_t free_registry_entries() { return registry_testing::AllFreeEntries().size(); }
 
 void expect_registered(const std::byte* base, std::size_t committed_bytes, std::size_t stride) {
   const auto view = trap::find_live(address_of(base));
@@ -159,8 +155,7 @@ TEST(PooledTrapRegistry, T6_M1_FullRegistryFailsAllocateAndKeepsTheSlot) {
   ASSERT_TRUE(taken_again.deallocate(taken_again.base(), kPage));  // holds no slot now
   ASSERT_EQ(pool.available_slots(), 1u);
 
-  std::vector<std::uint32_t> taken;
-  while (auto slot = trap::claim_slot()) taken.push_back(*slot);
+  registry_testing::AllFreeEntries taken;
   for (PooledPageAllocator* a : {&held, &taken_again}) {
     auto m = a->allocate(1);
     ASSERT_FALSE(m);
@@ -170,7 +165,7 @@ TEST(PooledTrapRegistry, T6_M1_FullRegistryFailsAllocateAndKeepsTheSlot) {
   EXPECT_TRUE(held.holds_slot());
   EXPECT_FALSE(taken_again.holds_slot());
   EXPECT_EQ(pool.available_slots(), 1u);  // the free slot was never taken
-  for (const auto slot : taken) trap::release_slot(slot);
+  taken.release();
 
   ASSERT_TRUE(held.allocate(1));
   ASSERT_TRUE(taken_again.allocate(1));

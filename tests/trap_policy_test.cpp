@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "memory_backend_support.hpp"
+#include "registry_test_support.hpp"
 #include "trap/fault_policy.hpp"
 #include "trap/fault_registry.hpp"
 #include "trap_test_support.hpp"
@@ -99,8 +100,7 @@ TEST(TrapRegistry, T3_ReusedRangeIsReportedOnlyAfterTheNewOwnerPublishes) {
 }
 
 TEST(TrapRegistry, T6_FullRegistryFailsAllocateAndChangesNothing) {
-  std::vector<std::uint32_t> taken;
-  while (auto slot = trap::claim_slot()) taken.push_back(*slot);
+  registry_testing::AllFreeEntries taken;
   EXPECT_GT(taken.size(), 0u);
   MmapPageAllocator a;
   auto m = a.allocate(1, 1);
@@ -108,7 +108,7 @@ TEST(TrapRegistry, T6_FullRegistryFailsAllocateAndChangesNothing) {
   EXPECT_EQ(m.error().code(), ErrorCode::CapacityExceeded);
   EXPECT_FALSE(a.is_allocated());
   EXPECT_EQ(a.reserved_bytes(), 0u);
-  for (auto slot : taken) trap::release_slot(slot);
+  taken.release();
   EXPECT_TRUE(a.allocate(1, 1));
 }
 

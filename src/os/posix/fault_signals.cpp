@@ -69,6 +69,7 @@ void on_fault(int signal, siginfo_t* info, void* ucontext) {
   const int saved_errno = errno;
   TrapTarget* const target = innermost;
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  trap_lookup_pause();  // test builds only: lets a test grow here (seam.hpp)
   const trap::FaultFacts facts{address, info->si_code > 0, target != nullptr,
                                trap::find_live(address),
                                target != nullptr && target->retried_address == address};
