@@ -497,9 +497,10 @@ TEST_F(TrapTest, T1_T6_AccessRacingAGrowTrapsOrSucceeds) {
 // page, and the handler (held by a seam hook) looks the address up only
 // after the grow committed and published the page. The handler must run
 // the access again, which now succeeds: neither a trap nor a fault passed
-// on (which would kill the child).
+// on to the previous handler (which counts it).
 TEST_F(TrapTest, T1_T6_AnAccessThatFaultedBeforeAGrowPublishedIsRetried) {
   WRT_IN_CHILD({
+    install_previous(previous_siginfo_handler, nullptr);
     install_or_fail();
     auto a = make_memory(1, 2);
     Gate::reset();
@@ -515,6 +516,7 @@ TEST_F(TrapTest, T1_T6_AnAccessThatFaultedBeforeAGrowPublishedIsRetried) {
     grower.join();
     fault::before_trap_lookup(nullptr);
     EXPECT_EQ(Gate::arrived.load(), 1);  // one fault, retried once
+    EXPECT_EQ(g_previous_calls.load(), 0);
     EXPECT_EQ(load(p, 4), 0x89abcdefu);
   });
 }
