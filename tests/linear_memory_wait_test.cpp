@@ -257,12 +257,12 @@ void expect_notify_sum_equals_woken(M& memory, int waiter_threads, int waits_eac
         const std::int64_t timeout_ns = static_cast<std::int64_t>(rng() % 200'000);
         const auto result = rng() % 2 == 0 ? memory.atomic_wait32(address, 0, timeout_ns)
                                            : memory.atomic_wait64(address, 0, timeout_ns);
-        // No ASSERT on a helper thread: it would skip the count below and
-        // leave the notifiers running.
-        EXPECT_TRUE(result.has_value() && *result != WaitResult::NotEqual)
-            << "a wait on a word nobody changes returned "
-            << (result ? "NotEqual" : result.error().message());
-        if (result == WaitResult::Woken) woken.fetch_add(1);
+        if (!result || *result == WaitResult::NotEqual) {
+          ADD_FAILURE() << "a wait on a word nobody changes returned "
+                        << (result ? "NotEqual" : result.error().message());
+          break;  // not ASSERT, which would skip the count below and leave the notifiers running
+        }
+        if (*result == WaitResult::Woken) woken.fetch_add(1);
       }
       waiters_left.fetch_sub(1);
     });
@@ -405,9 +405,8 @@ TYPED_TEST(LinearMemoryThreads, W3_SizeNeverDecreasesAndEveryByteBelowASeenSizeI
 
 // --- W9: many threads, any guest input ---
 
-// One thread's share of W9: 150 random calls, mostly on words of the first
-// page, some misaligned, some far away; counts what its waits and notifies
-// reported.
+// One thread's share of W9: 150 random calls; adds what its waits and
+// notifies reported to `woken` and `notified`.
 template <typename M>
 void mix_every_call(M& memory, int t, std::atomic<std::uint64_t>& woken,
                     std::atomic<std::uint64_t>& notified) {
@@ -478,7 +477,8 @@ TYPED_TEST(LinearMemoryThreads, W9_ManyThreadsMixingEveryCallKeepTheInvariants) 
         },
         [&] { (void)memory.atomic_notify(kLast, kAllValues); }));
   // The lower bound the OS guarantees: waiters known to be asleep, notified.
-  ASSERT_TRUE(eventually_asleep(memory, kLast, kThreads, raw(threads)));
+  ASSERT_TRUE(eventually_asleep(memory, kLast, kThreads, raw(threads)))
+      << "the last, untimed waits never all slept";
   const auto last = memory.atomic_notify(kLast, kAllValues);
   EXPECT_EQ(last, static_cast<std::uint32_t>(kThreads));
   notified.fetch_add(last.value_or(0));
