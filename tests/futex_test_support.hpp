@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -16,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "deadline_test_support.hpp"
 #include "futex/futex_backend.hpp"
 #include "futex/futex_core.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
@@ -27,19 +30,9 @@ namespace wrt::platform::futex_testing {
 using namespace std::chrono_literals;
 using detail::PortableFutexBackend;
 
-// Generous: only a broken implementation takes this long.
-inline constexpr std::chrono::seconds kPatience = 20s;
-
-// Spins (yielding) until `done()` or kPatience passes; returns done().
-template <typename Predicate>
-bool eventually(Predicate done) {
-  const auto give_up = std::chrono::steady_clock::now() + kPatience;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > give_up) return done();
-    std::this_thread::yield();
-  }
-  return true;
-}
+using testing_deadline::eventually;
+using testing_deadline::expect_eventually;
+using testing_deadline::kPatience;
 
 inline pid_t current_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
@@ -75,7 +68,8 @@ std::function<void()> rescue_on(const std::uint32_t* addr) {
 // A thread that makes one wait and keeps what it returned. A wait that a
 // bug never ends fails the test instead of hanging it: join() gives the
 // wait kPatience, then frees it with `rescue` (see rescue_on) and reports an
-// error; the destructor frees a thread the test left waiting.
+// error; the destructor frees a thread the test left waiting. A thread that
+// even `rescue` cannot free within kPatience aborts the binary (release()).
 class WaitingThread {
  public:
   WaitingThread(std::function<Result<WaitResult>()> wait, std::function<void()> rescue)
@@ -107,11 +101,17 @@ class WaitingThread {
   }
 
  private:
+  // A thread that its rescue cannot free can be neither joined nor left
+  // behind (it uses the test's objects): the binary ends, with a message.
   void release() {
-    while (!done()) {
-      rescue_();
-      std::this_thread::yield();
-    }
+    if (eventually([this] {
+          if (done()) return true;
+          rescue_();
+          return false;
+        }))
+      return;
+    std::fputs("test: a waiting thread that its rescue cannot free; aborting\n", stderr);
+    std::abort();
   }
 
   std::function<void()> rescue_;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #endif
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
@@ -98,16 +99,20 @@ std::unique_ptr<WaitingThread> start_waiter(M& memory, std::uint64_t address, bo
 }
 
 // Waits until exactly `queued` waiters are queued on `address` and each of
-// `sleepers` is asleep in futex(2). False after kPatience.
+// `sleepers` is asleep in futex(2). False after kPatience, or at once when
+// one of `sleepers` has returned (it made its only wait: it never will).
 template <typename M>
 bool eventually_asleep(M& memory, std::uint64_t address, std::uint32_t queued,
                        const std::vector<WaitingThread*>& sleepers) {
-  return eventually([&] {
-    if (detail::atomic_waiters_at(memory.data() + address) != queued) return false;
-    for (const WaitingThread* t : sleepers)
-      if (!blocked_in_futex_call(t->tid())) return false;
-    return true;
+  bool asleep = false;
+  eventually([&] {
+    asleep = detail::atomic_waiters_at(memory.data() + address) == queued &&
+             std::all_of(sleepers.begin(), sleepers.end(),
+                         [](const WaitingThread* t) { return blocked_in_futex_call(t->tid()); });
+    return asleep || std::any_of(sleepers.begin(), sleepers.end(),
+                                 [](const WaitingThread* t) { return t->done(); });
   });
+  return asleep;
 }
 #endif  // !defined(_WIN32)
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -25,8 +26,10 @@ namespace wrt::platform::linear_memory_testing {
 namespace {
 
 using namespace std::chrono_literals;
+using futex_testing::expect_eventually;
 using futex_testing::InterruptingSignal;
 using std::chrono::steady_clock;
+using testing_deadline::Gate;
 
 template <typename A>
 using LinearMemoryThreads = LinearMemoryTest<A>;
@@ -189,15 +192,46 @@ TYPED_TEST(LinearMemoryThreads, W6_NotifyWithNobodyWaitingMakesNoSystemCall) {
   EXPECT_EQ(fault::calls(fault::OsCall::FutexWake), 1u);
 }
 
+// Holds every thread that reaches the seam for `call` at the Gate until
+// destroyed (which opens the gate and removes the hook), so that a test
+// orders two threads by a handshake, not by how fast they run.
+class HeldBefore {
+ public:
+  explicit HeldBefore(fault::OsCall call) : call_(call) {
+    Gate::reset();
+    fault::before(call_, &Gate::hold);
+  }
+  ~HeldBefore() {
+    fault::before(call_, nullptr);
+    Gate::open();
+  }
+  HeldBefore(const HeldBefore&) = delete;
+  HeldBefore& operator=(const HeldBefore&) = delete;
+
+ private:
+  fault::OsCall call_;
+};
+
 TYPED_TEST(LinearMemoryThreads, W6_AChosenWaiterWhoseWakeFailedStillReturnsWoken) {
+  // The waiter is held after it queued and before it sleeps, until its
+  // deadline has passed for sure; then a notify chooses it and the wake
+  // fails. Let go, the waiter finds the mark: Woken, not TimedOut.
   auto memory = this->make(shared_type(1));
-  auto waiter = start_waiter(memory, 0, false, 0, 50'000'000);
-  ASSERT_TRUE(eventually_asleep(memory, 0, 1, {waiter.get()}));
   fault::reset();
-  fault::fail(fault::OsCall::FutexWake, EINVAL);
-  EXPECT_EQ(memory.atomic_notify(0, 1), 1u);  // chosen: counted, whatever the OS says
+  std::unique_ptr<WaitingThread> waiter;
+  {
+    const HeldBefore held(fault::OsCall::FutexWait);
+    waiter = start_waiter(memory, 0, false, 0, 1'000'000);  // 1 ms
+    ASSERT_TRUE(Gate::eventually_arrived(1, "the waiter to reach its futex wait"));
+    // Not synchronisation (the waiter is held): only lets its deadline,
+    // taken before it arrived, pass.
+    std::this_thread::sleep_until(steady_clock::now() + 1ms);
+    EXPECT_EQ(detail::atomic_waiters_at(memory.data()), 1u);
+    fault::fail(fault::OsCall::FutexWake, EINVAL);
+    EXPECT_EQ(memory.atomic_notify(0, 1), 1u);  // chosen: counted, whatever the OS says
+    EXPECT_EQ(fault::calls(fault::OsCall::FutexWake), 1u);
+  }
   EXPECT_EQ(waiter->join(), WaitResult::Woken);
-  EXPECT_EQ(fault::calls(fault::OsCall::FutexWake), 1u);
   fault::reset();
 }
 #endif
@@ -223,8 +257,11 @@ void expect_notify_sum_equals_woken(M& memory, int waiter_threads, int waits_eac
         const std::int64_t timeout_ns = static_cast<std::int64_t>(rng() % 200'000);
         const auto result = rng() % 2 == 0 ? memory.atomic_wait32(address, 0, timeout_ns)
                                            : memory.atomic_wait64(address, 0, timeout_ns);
-        ASSERT_TRUE(result.has_value());
-        ASSERT_NE(*result, WaitResult::NotEqual);
+        if (!result || *result == WaitResult::NotEqual) {
+          ADD_FAILURE() << "a wait on a word nobody changes returned "
+                        << (result ? "NotEqual" : result.error().message());
+          break;  // not ASSERT, which would skip the count below and leave the notifiers running
+        }
         if (*result == WaitResult::Woken) woken.fetch_add(1);
       }
       waiters_left.fetch_sub(1);
@@ -232,13 +269,16 @@ void expect_notify_sum_equals_woken(M& memory, int waiter_threads, int waits_eac
   for (int t = 0; t < notifier_threads; ++t)
     threads.emplace_back([&, t] {
       std::minstd_rand rng(static_cast<unsigned>(t) + 100);
-      while (waiters_left.load() > 0) {
-        const std::uint32_t count = rng() % 4 == 0 ? kAllValues : rng() % 3;
-        const auto n = memory.atomic_notify(8 * (rng() % words), count);
-        ASSERT_TRUE(n.has_value());
-        notified.fetch_add(*n);
-        std::this_thread::yield();
-      }
+      expect_eventually(
+          [&] {
+            if (waiters_left.load() == 0) return true;
+            const std::uint32_t count = rng() % 4 == 0 ? kAllValues : rng() % 3;
+            const auto n = memory.atomic_notify(8 * (rng() % words), count);
+            EXPECT_TRUE(n.has_value()) << n.error().message();
+            notified.fetch_add(n.value_or(0));
+            return false;
+          },
+          "the waiter threads to finish");
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(notified.load(), woken.load());
@@ -365,65 +405,87 @@ TYPED_TEST(LinearMemoryThreads, W3_SizeNeverDecreasesAndEveryByteBelowASeenSizeI
 
 // --- W9: many threads, any guest input ---
 
+// One thread's share of W9: 150 random calls; adds what its waits and
+// notifies reported to `woken` and `notified`.
+template <typename M>
+void mix_every_call(M& memory, int t, std::atomic<std::uint64_t>& woken,
+                    std::atomic<std::uint64_t>& notified) {
+  std::minstd_rand rng(static_cast<unsigned>(t) * 7919u + 1);
+  for (int i = 0; i < 150; ++i) {
+    // Mostly words of the first page; some misaligned, some far away.
+    std::uint64_t address = 4 * (rng() % 8);
+    switch (rng() % 8) {
+      case 0:
+        address += 1 + rng() % 3;
+        break;
+      case 1:
+        address = ~std::uint64_t{0} - rng() % 16;
+        break;
+      case 2:
+        address = memory.byte_length() + 4 * (rng() % 4);
+        break;
+      default:
+        break;
+    }
+    switch (rng() % 4) {
+      case 0: {
+        const auto r = memory.atomic_wait32(address, 0, rng() % 100'000);
+        if (r && *r == WaitResult::Woken) woken.fetch_add(1);
+        if (!r) {
+          EXPECT_NE(r.error().code(), ErrorCode::SystemError);
+        }
+        break;
+      }
+      case 1: {
+        const auto r = memory.atomic_wait64(address, 0, rng() % 100'000);
+        if (r && *r == WaitResult::Woken) woken.fetch_add(1);
+        if (!r) {
+          EXPECT_NE(r.error().code(), ErrorCode::SystemError);
+        }
+        break;
+      }
+      case 2: {
+        const auto n = memory.atomic_notify(address, rng() % 3);
+        if (n) notified.fetch_add(*n);
+        break;
+      }
+      default: {
+        const auto previous = memory.grow(rng() % 2);
+        if (!previous) {
+          EXPECT_EQ(previous.error().code(), ErrorCode::CapacityExceeded);
+        }
+        break;
+      }
+    }
+  }
+}
+
 TYPED_TEST(LinearMemoryThreads, W9_ManyThreadsMixingEveryCallKeepTheInvariants) {
   auto memory = this->make(shared_type(1, kLimitPages));
   constexpr int kThreads = 32;
   std::atomic<std::uint64_t> woken{0};
   std::atomic<std::uint64_t> notified{0};
-  std::vector<std::thread> threads;
+  // No call of the mix touches this word: every thread ends with an untimed
+  // wait on it, so at least kThreads waits are woken whatever the mix did.
+  constexpr std::uint64_t kLast = 64;
+  std::vector<std::unique_ptr<WaitingThread>> threads;
   for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back([&, t] {
-      std::minstd_rand rng(static_cast<unsigned>(t) * 7919u + 1);
-      for (int i = 0; i < 150; ++i) {
-        // Mostly words of the first page; some misaligned, some far away.
-        std::uint64_t address = 4 * (rng() % 8);
-        switch (rng() % 8) {
-          case 0:
-            address += 1 + rng() % 3;
-            break;
-          case 1:
-            address = ~std::uint64_t{0} - rng() % 16;
-            break;
-          case 2:
-            address = memory.byte_length() + 4 * (rng() % 4);
-            break;
-          default:
-            break;
-        }
-        switch (rng() % 4) {
-          case 0: {
-            const auto r = memory.atomic_wait32(address, 0, rng() % 100'000);
-            if (r && *r == WaitResult::Woken) woken.fetch_add(1);
-            if (!r) {
-              EXPECT_NE(r.error().code(), ErrorCode::SystemError);
-            }
-            break;
-          }
-          case 1: {
-            const auto r = memory.atomic_wait64(address, 0, rng() % 100'000);
-            if (r && *r == WaitResult::Woken) woken.fetch_add(1);
-            if (!r) {
-              EXPECT_NE(r.error().code(), ErrorCode::SystemError);
-            }
-            break;
-          }
-          case 2: {
-            const auto n = memory.atomic_notify(address, rng() % 3);
-            if (n) notified.fetch_add(*n);
-            break;
-          }
-          default: {
-            const auto previous = memory.grow(rng() % 2);
-            if (!previous) {
-              EXPECT_EQ(previous.error().code(), ErrorCode::CapacityExceeded);
-            }
-            break;
-          }
-        }
-      }
-    });
-  for (auto& t : threads) t.join();
+    threads.push_back(std::make_unique<WaitingThread>(
+        [&, t] {
+          mix_every_call(memory, t, woken, notified);
+          return memory.atomic_wait32(kLast, 0, -1);
+        },
+        [&] { (void)memory.atomic_notify(kLast, kAllValues); }));
+  // The lower bound the OS guarantees: waiters known to be asleep, notified.
+  ASSERT_TRUE(eventually_asleep(memory, kLast, kThreads, raw(threads)))
+      << "the last, untimed waits never all slept";
+  const auto last = memory.atomic_notify(kLast, kAllValues);
+  EXPECT_EQ(last, static_cast<std::uint32_t>(kThreads));
+  notified.fetch_add(last.value_or(0));
+  for (auto& t : threads)
+    if (t->join() == WaitResult::Woken) woken.fetch_add(1);
   EXPECT_EQ(notified.load(), woken.load());
+  EXPECT_GE(woken.load(), static_cast<std::uint64_t>(kThreads));
 }
 
 }  // namespace

@@ -35,20 +35,24 @@ class InterruptingSignal {
 };
 
 // Sends SIGUSR1 to `target` whenever `asleep()` says it sleeps, about once a
-// millisecond, until it finishes or `max_signals` were sent. Returns how
-// many signals were sent to a sleeper.
+// millisecond, until it finishes or `max_signals` were sent; neither within
+// kPatience is a test failure. Returns how many signals were sent to a sleeper.
 template <typename Asleep>
 int interrupt_until_done(WaitingThread& target, Asleep asleep, int max_signals = INT_MAX) {
   int sent = 0;
-  while (!target.done() && sent < max_signals) {
-    if (asleep()) {
-      pthread_kill(target.native_handle(), SIGUSR1);
-      ++sent;
-    }
-    // Pacing only: the loop's exit does not depend on this pause.
-    const auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
-    while (std::chrono::steady_clock::now() < next) std::this_thread::yield();
-  }
+  expect_eventually(
+      [&] {
+        if (target.done() || sent == max_signals) return true;
+        if (asleep()) {
+          pthread_kill(target.native_handle(), SIGUSR1);
+          ++sent;
+        }
+        // Pacing only: the loop's exit does not depend on this pause.
+        const auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(1);
+        while (std::chrono::steady_clock::now() < next) std::this_thread::yield();
+        return false;
+      },
+      "the signalled waiter to return or to be seen asleep max_signals times");
   return sent;
 }
 

@@ -161,14 +161,6 @@ inline const char* death_report(int signal) {
 #endif
 }
 
-inline const char* heap_overflow_report() {
-#if defined(WRT_PLATFORM_TRAP_TEST_ASAN)
-  return "AddressSanitizer: heap-buffer-overflow";
-#else
-  return "";
-#endif
-}
-
 inline void install_or_fail() {
   auto installed = install_trap_handler();
   ASSERT_TRUE(installed) << installed.error().message();

@@ -32,10 +32,16 @@ enum class OsCall : unsigned {
 inline constexpr std::size_t kOsCallCount = 11;
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
-// Counts `call`; returns the errno to fail it with, or 0 to make the real call.
+// Runs the test's hook for `call`, if any (fault::before), then counts
+// `call`; returns the errno to fail it with, or 0 to make the real call.
 int intercept(OsCall call) noexcept;
+// The trap handler, after a fault and before it looks the address up: runs
+// the test's hook, if any (fault::before_trap_lookup), so that a test can
+// let a grow commit and publish in between (the Retry race, T1/T6).
+void trap_lookup_pause() noexcept;
 #else
 constexpr int intercept(OsCall) noexcept { return 0; }
+constexpr void trap_lookup_pause() noexcept {}
 #endif
 
 }  // namespace wrt::platform::prim

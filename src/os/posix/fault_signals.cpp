@@ -266,6 +266,7 @@ void on_fault(int signal, siginfo_t* info, void* ucontext) {
   const auto* const context = static_cast<const ucontext_t*>(ucontext);
   TrapTarget* const target = innermost_live(interrupted_stack_pointer(context));
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  trap_lookup_pause();  // test builds only: lets a test grow here (seam.hpp)
   const trap::FaultFacts facts{address,
                                info->si_code > 0,
                                target != nullptr,
