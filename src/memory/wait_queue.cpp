@@ -173,7 +173,8 @@ void expect_no_waiters_in(const void* begin, std::size_t bytes, const char* what
     if (bucket.announced.load(std::memory_order_relaxed) == 0) continue;
     const std::lock_guard lock(bucket.mutex);
     for (const Waiter* w = bucket.head; w != nullptr; w = w->next) {
-      if (reinterpret_cast<std::uintptr_t>(w->word) - first >= bytes) continue;
+      const auto at = reinterpret_cast<std::uintptr_t>(w->word);
+      if (at < first || at - first >= bytes) continue;
       // Not an assert: in every build, a sleeper left here would be woken
       // by whoever uses these addresses next (another tenant's notify).
       std::fprintf(stderr,
