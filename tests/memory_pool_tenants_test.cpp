@@ -64,6 +64,7 @@ TEST(BoundsCheck, S3_EveryByteOfTheAccessMustBeCovered) {
 #include <vector>
 
 #include "allocator_test_support.hpp"
+#include "pool/pool_plan.hpp"
 #include "trap_test_support.hpp"
 #include "wrt/platform.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
@@ -129,6 +130,38 @@ TEST(BoundsCheckElision, S3_PoolRefusesFourPlusFourAndElidesWithOneMorePage) {
   EXPECT_TRUE(alloc_test::fails_with(a->grow(1, 1), ErrorCode::CapacityExceeded));
   MemoryPool moved = std::move(*pool);
   EXPECT_FALSE(pool->elides_bounds_checks());
+}
+
+// The layout: a slot's memory is the larger of its maximum and the floor,
+// then its guard; the stride (what S3 asks about) includes the guard.
+TEST(PoolPlanReservation, S3_EverySlotReservesTheFloorThenItsGuard) {
+  constexpr std::size_t kOsPage = 4096;
+  const auto planned = [](std::uint32_t maximum_pages, std::size_t guard, std::size_t floor) {
+    return detail::plan_pool({.slots = 3,
+                              .maximum_pages = maximum_pages,
+                              .guard_bytes = guard,
+                              .reservation_bytes = floor},
+                             kOsPage, 256);
+  };
+  const auto floor_wins = planned(1, kOsPage + 1, 3 * kPage + 1);
+  ASSERT_TRUE(floor_wins);
+  EXPECT_EQ(floor_wins->memory_bytes, 4 * kPage);
+  EXPECT_EQ(floor_wins->floor_bytes, 4 * kPage);
+  EXPECT_EQ(floor_wins->slot_stride, 5 * kPage);  // 4 pages + 2 OS pages, rounded up
+  EXPECT_GE(floor_wins->guard_bytes, 2 * kOsPage);
+  const auto maximum_wins = planned(6, 0, 3 * kPage);
+  ASSERT_TRUE(maximum_wins);
+  EXPECT_EQ(maximum_wins->memory_bytes, 6 * kPage);
+  EXPECT_EQ(maximum_wins->slot_stride, 6 * kPage);
+  EXPECT_TRUE(alloc_test::fails_with(planned(1, 0, SIZE_MAX), ErrorCode::CapacityExceeded));
+  EXPECT_TRUE(
+      alloc_test::fails_with(planned(1, SIZE_MAX / 2, SIZE_MAX / 2), ErrorCode::CapacityExceeded));
+  if constexpr (kSizeTHoldsFourGiB) {
+    const auto elided = planned(1, k4GiBBytes + kOsPage, k4GiBBytes);
+    ASSERT_TRUE(elided);
+    EXPECT_TRUE(elides_bounds_checks(elided->slot_stride));
+    EXPECT_FALSE(elides_bounds_checks(planned(1, k4GiBBytes, k4GiBBytes)->slot_stride));
+  }
 }
 
 // The last byte of a 16-byte access at base + (2^32 - 1) + (2^32 - 1), from
