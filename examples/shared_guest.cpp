@@ -2,8 +2,11 @@
 // installed public API: two threads share a LinearMemory and hand work to
 // each other through a mailbox with memory.atomic.wait32/notify, a third
 // grows the memory while they work, and an access past the end, made without
-// a bounds check as compiled code would make it, comes back as a trap.
-// Prints what happened; exits non-zero on the first surprise.
+// a bounds check as compiled code would make it, comes back as a trap. On
+// Linux, two tenants then share a MemoryPool whose slots allow dropping
+// bounds checks: one's farthest unchecked access traps in its own slot while
+// the other keeps running. Prints what happened; exits non-zero on the first
+// surprise.
 #include <wrt/platform.hpp>
 
 #include <atomic>
@@ -78,6 +81,66 @@ std::uint32_t unchecked_load(const Memory& memory, std::uint64_t address) {
   return *reinterpret_cast<const volatile std::uint32_t*>(memory.data() + address);
 }
 
+#ifdef __linux__
+using Tenant = wp::LinearMemory<wp::PooledPageAllocator>;
+
+// Two tenants in one pool. Each slot reserves 4 GiB and a guard of 4 GiB
+// plus a page, so the pool lets compiled code drop every bounds check: no
+// byte of any 32-bit access (index + offset + 16 bytes) leaves its slot.
+// Tenant A counts in its memory on its own thread; tenant B makes the
+// farthest access a guest can, unchecked; it traps in B's slot, and A goes
+// on counting.
+int run_tenants() {
+  auto pool = wp::MemoryPool::create({.slots = 2,
+                                      .maximum_pages = 16,
+                                      .guard_bytes = 4 * kGiB + wp::kWasmPageSize,
+                                      .reservation_bytes = 4 * kGiB});
+  if (!pool) return failed(pool.error().message());
+  if (!pool->elides_bounds_checks()) return failed("the pool does not allow unchecked accesses");
+  auto slot_a = pool->acquire();
+  auto slot_b = pool->acquire();
+  if (!slot_a || !slot_b) return failed("acquire");
+  auto a =
+      Tenant::create(std::move(*slot_a), wp::MemoryType{.initial_pages = 1, .maximum_pages = 16});
+  auto b =
+      Tenant::create(std::move(*slot_b), wp::MemoryType{.initial_pages = 1, .maximum_pages = 16});
+  if (!a || !b) return failed("a tenant's memory");
+
+  std::atomic<std::uint32_t> rounds{0};
+  std::atomic<bool> stop{false};
+  std::thread neighbour([&] {
+    while (!stop.load()) {
+      const std::uint32_t n = rounds.load() + 1;
+      *reinterpret_cast<volatile std::uint32_t*>(a->data()) = n;  // unchecked, in bounds
+      rounds.store(n);
+    }
+  });
+  while (rounds.load() == 0) std::this_thread::yield();
+
+  // i32 index 0xffffffff, static offset 0xffffffff, a 16-byte v128.store:
+  // its last byte, as a runtime that splits the store would write it.
+  const std::uint64_t farthest = 0xffff'ffffull + 0xffff'ffffull + 15;
+  const std::uint32_t before = rounds.load();
+  const auto trap =
+      wp::catch_traps([&] { *reinterpret_cast<volatile std::uint8_t*>(b->data() + farthest) = 1; });
+  const auto stride = static_cast<std::uint64_t>(pool->slot_base(1) - pool->slot_base(0));
+  const bool in_own_slot = trap && trap->address == b->data() + farthest && farthest < stride;
+  while (rounds.load() < before + 1000) std::this_thread::yield();  // A still runs
+  stop.store(true);
+  neighbour.join();
+  if (!trap || trap->kind != wp::TrapKind::MemoryOutOfBounds || !in_own_slot)
+    return failed("tenant B's farthest access did not trap in its own slot");
+  std::printf(
+      "guest: tenant B: v128.store at 0xffffffff+0xffffffff -> trap in its own slot "
+      "(byte %" PRIu64 " of a %" PRIu64 "-byte slot)\n",
+      farthest, stride);
+  const std::uint32_t last = *reinterpret_cast<const std::uint32_t*>(a->data());
+  if (last != rounds.load()) return failed("tenant A's memory lost its count");
+  std::printf("guest: tenant A: kept running, %" PRIu32 " rounds\n", last);
+  return 0;
+}
+#endif
+
 }  // namespace
 
 int main() {
@@ -146,6 +209,9 @@ int main() {
   if (!memory.read(wp::kWasmPageSize, std::as_writable_bytes(std::span(&marker, 1))) ||
       marker != 0x600d)
     status = failed("the grown page lost the grower's marker");
+#ifdef __linux__
+  if (run_tenants() != 0) status = 1;
+#endif
   std::printf("guest: %s\n", status == 0 ? "done, every result as expected" : "FAILED");
   return status;
 }

@@ -92,9 +92,10 @@ TEST_F(PoolFaults, M5_ImageStateFailuresLeaveNothing) {
   }
 }
 
-TEST_F(PoolFaults, M5_ImageFileFailuresCloseTheFile) {
+TEST_F(PoolFaults, M5_S7_ImageFileFailuresCloseTheFile) {
   const auto bytes = image_bytes(3 * 4096);
-  for (const OsCall call : {OsCall::MemfdCreate, OsCall::Ftruncate, OsCall::Pwrite}) {
+  for (const OsCall call :
+       {OsCall::MemfdCreate, OsCall::Ftruncate, OsCall::Pwrite, OsCall::AddSeals}) {
     fault::reset();
     const std::size_t before = open_descriptors();
     fault::fail(call, EMFILE);
@@ -156,11 +157,19 @@ TEST_F(PoolFaults, M5_AFailedUndoRetiresTheSlot) {
 }
 
 // A reset that fails at any of its OS calls retires the slot: never handed
-// out again half reset; deallocate() reports the error and the allocator is empty.
-TEST_F(PoolFaults, M5_AFailedResetRetiresTheSlot) {
+// out again half reset; deallocate() reports the error and the allocator is
+// empty. A failed madvise retires it only when mapping fresh pages over the
+// range fails too (S8): the image's remapping is the first MAP_FIXED, that
+// fallback the second.
+TEST_F(PoolFaults, M5_S8_AFailedResetRetiresTheSlot) {
   auto image = MemoryImage::create(image_bytes(100), 0);
   ASSERT_TRUE(succeeds(image));
-  for (const OsCall call : {OsCall::MapFixed, OsCall::Madvise, OsCall::Mprotect}) {
+  struct Case {
+    OsCall call;
+    bool fallback_fails_too;
+  };
+  for (const Case c : {Case{OsCall::MapFixed, false}, Case{OsCall::Madvise, true},
+                       Case{OsCall::Mprotect, false}}) {
     MemoryPool pool = *MemoryPool::create({2, 2});
     auto a = pool.acquire(&*image);
     ASSERT_TRUE(succeeds(a));
@@ -168,9 +177,10 @@ TEST_F(PoolFaults, M5_AFailedResetRetiresTheSlot) {
     ASSERT_TRUE(succeeds(m));
     fill_pattern(m->base, 0, 2 * kPage, 4);
     fault::reset();
-    fault::fail(call, EINVAL);
+    fault::fail(c.call, EINVAL);
+    if (c.fallback_fails_too) fault::fail(OsCall::MapFixed, EINVAL, 1);
     EXPECT_TRUE(fails_with(a->deallocate(m->base, 2 * kPage), ErrorCode::SystemError, EINVAL));
-    EXPECT_EQ(fault::calls(call), 1u);
+    EXPECT_EQ(fault::calls(c.call), 1u);
     fault::reset();
     EXPECT_TRUE(alloc_test::is_empty(*a));
     EXPECT_FALSE(a->holds_slot());
@@ -195,6 +205,7 @@ TEST_F(PoolFaults, M5_TheDestructorRetiresASlotItCannotReset) {
     ASSERT_TRUE(succeeds(a));
     ASSERT_TRUE(succeeds(a->allocate(1)));
     fault::fail(OsCall::Madvise, EINVAL);
+    fault::fail(OsCall::MapFixed, EINVAL);  // and its fallback (S8)
   }
   EXPECT_EQ(pool.retired_slots(), 1u);
   EXPECT_EQ(pool.available_slots(), 0u);

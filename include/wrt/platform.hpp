@@ -1,6 +1,7 @@
 // Every public header of wrt-platform.
 #pragma once
 
+#include "wrt/platform/bounds_check.hpp"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/futex.hpp"
 #include "wrt/platform/linear_memory.hpp"

@@ -6,6 +6,7 @@
 #include "allocator/page_policy.hpp"
 #include "os/os_memory.hpp"
 #include "trap/memory_registration.hpp"
+#include "wrt/platform/bounds_check.hpp"
 
 namespace wrt::platform {
 namespace {
@@ -108,6 +109,12 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
   trap_entry_ = *entry;
   publish_reservation();
   return Allocation{state_.base, state_.committed_bytes()};
+}
+
+bool MmapPageAllocator::elides_bounds_checks() const noexcept {
+  // A memory with the smallest maximum (0 pages) still reserves the floor.
+  const auto least = layout(0, config_);
+  return least && wrt::platform::elides_bounds_checks(least->guarded_bytes);
 }
 
 void MmapPageAllocator::publish_reservation() const noexcept {

@@ -6,6 +6,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 
@@ -34,15 +37,25 @@ struct Waiter {
   Waiter* next = nullptr;
 };
 
+// Waiters queued in any bucket. Only for expect_no_waiters_in(): changed
+// with every push and unlink (by read-modify-writes, so its value counts them
+// exactly), so a waiter queued before that call is seen there without a lock.
+std::atomic<std::uint32_t> queued_anywhere{0};
+
 struct alignas(64) Bucket : WaiterList<Waiter> {
   std::mutex mutex;
   // Waiters that announced themselves (under the mutex, before comparing)
   // and have not left: notify reads it without the mutex to skip the lock.
   std::atomic<std::uint32_t> announced{0};
 
+  void push(Waiter* w) noexcept {
+    WaiterList::push(w);
+    queued_anywhere.fetch_add(1, std::memory_order_relaxed);
+  }
   void unlink(Waiter* w) noexcept {
     WaiterList::unlink(w);
     announced.fetch_sub(1, std::memory_order_relaxed);
+    queued_anywhere.fetch_sub(1, std::memory_order_relaxed);
   }
 };
 
@@ -150,6 +163,27 @@ std::uint32_t atomic_notify_at(const void* word, std::uint32_t count) noexcept {
     w = next;
   }
   return n;
+}
+
+void expect_no_waiters_in(const void* begin, std::size_t bytes, const char* what) noexcept {
+  if (queued_anywhere.load(std::memory_order_relaxed) == 0) return;
+  const auto first = reinterpret_cast<std::uintptr_t>(begin);
+  for (Bucket& bucket : buckets) {
+    // A waiter queued before this call was announced before it, too.
+    if (bucket.announced.load(std::memory_order_relaxed) == 0) continue;
+    const std::lock_guard lock(bucket.mutex);
+    for (const Waiter* w = bucket.head; w != nullptr; w = w->next) {
+      const auto at = reinterpret_cast<std::uintptr_t>(w->word);
+      if (at < first || at - first >= bytes) continue;
+      // Not an assert: in every build, a sleeper left here would be woken
+      // by whoever uses these addresses next (another tenant's notify).
+      std::fprintf(stderr,
+                   "wrt-platform: %s: memory [%p, %p) while a thread waits on its word at %p\n",
+                   what, begin,
+                   static_cast<const void*>(static_cast<const std::byte*>(begin) + bytes), w->word);
+      std::abort();
+    }
+  }
 }
 
 std::uint32_t atomic_waiters_at(const void* word) noexcept {

@@ -31,8 +31,10 @@ Result<void> map_file_private(std::byte* p, std::size_t bytes, int fd) noexcept;
 Result<void> map_reserved(std::byte* p, std::size_t bytes) noexcept;
 
 // A memory file (memfd) of `file_bytes` bytes, zero but for `data` at
-// `data_offset`. Returns its descriptor (close-on-exec); on failure nothing
-// is left open. A system without memfd_create fails with errno ENOSYS.
+// `data_offset`, sealed against writes, resizing and further sealing
+// (F_SEAL_WRITE, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_SEAL). Returns its
+// descriptor (close-on-exec); on failure nothing is left open. A system
+// without memfd_create fails with errno ENOSYS.
 Result<int> create_image_file(std::span<const std::byte> data, std::size_t data_offset,
                               std::size_t file_bytes) noexcept;
 

@@ -22,14 +22,16 @@ enum class OsCall : unsigned {
   // TlsAlloc and AddVectoredExceptionHandler.
   Sigaction,
   // Memory pool (os_pool.hpp): madvise, mmap with MAP_FIXED over a slot,
-  // and the three calls that fill an image's memory file.
+  // the three calls that fill an image's memory file and the fcntl that
+  // seals it.
   Madvise,
   MapFixed,
   MemfdCreate,
   Ftruncate,
   Pwrite,
+  AddSeals,
 };
-inline constexpr std::size_t kOsCallCount = 11;
+inline constexpr std::size_t kOsCallCount = 12;
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 // Runs the test's hook for `call`, if any (fault::before), then counts

@@ -13,6 +13,8 @@
 #include "os/os_pool.hpp"
 #include "pool/pool_plan.hpp"
 #include "trap/memory_registration.hpp"
+#include "wrt/platform/bounds_check.hpp"
+#include "wrt/platform/detail/wait_queue.hpp"
 
 namespace wrt::platform {
 namespace detail {
@@ -107,9 +109,14 @@ Result<void> commit_range(std::byte* base, ByteRange range) noexcept {
   return prim::commit(base + range.offset, range.bytes);
 }
 
+// Returns the range's pages to the OS so that they read zero. When madvise
+// cannot (EINVAL on locked pages under mlockall, or any other failure),
+// fresh inaccessible address space mapped over them does the same (S8): the
+// old pages go with the old mapping. Fails only when both fail.
 Result<void> discard_range(std::byte* base, ByteRange range) noexcept {
   if (range.empty()) return {};
-  return prim::discard(base + range.offset, range.bytes);
+  if (prim::discard(base + range.offset, range.bytes)) return {};
+  return prim::map_reserved(base + range.offset, range.bytes);
 }
 
 Result<void> decommit_range(std::byte* base, ByteRange range) noexcept {
@@ -253,7 +260,16 @@ std::byte* MemoryPool::slot_base(std::uint32_t slot) const noexcept {
   return state_->slot_base(slot);
 }
 
+bool MemoryPool::elides_bounds_checks() const noexcept {
+  return state_ != nullptr && wrt::platform::elides_bounds_checks(state_->layout.slot_stride);
+}
+
 // --- PooledPageAllocator -----------------------------------------------------
+
+std::size_t PooledPageAllocator::reserved_bytes() const noexcept {
+  if (!is_allocated()) return 0;
+  return std::max(state_.reserved_bytes(), pool_->layout.floor_bytes);
+}
 
 PooledPageAllocator::PooledPageAllocator(PooledPageAllocator&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)),
@@ -387,6 +403,8 @@ Result<void> PooledPageAllocator::grow(std::uint32_t current_pages,
 
 Result<void> PooledPageAllocator::deallocate(std::byte* ptr, std::size_t size) {
   if (auto valid = detail::check_deallocate(state_, ptr, size); !valid) return valid;
+  // The slot's next tenant must not inherit a sleeper (S7).
+  detail::expect_no_waiters_in(state_.base, state_.committed_bytes(), "pool slot released");
   // Out of the registry before the reset: from here on a fault in the slot
   // (its kept bytes stay accessible, the rest does not) is foreign, and stays
   // so until the slot's next user publishes its memory.

@@ -29,11 +29,13 @@ struct ByteRange {
 // (its state, each slot's accessible bytes and the free list, so that the
 // pool needs no heap), then the slots
 // from the next kWasmPageSize boundary. Slot i lives at slot_stride * i from
-// the first slot; its memory is memory_bytes long, then at least guard_bytes
-// inaccessible bytes up to the next slot.
+// the first slot; its memory is memory_bytes long (the maximum, or the
+// reservation floor if more: T5), then at least guard_bytes inaccessible bytes
+// up to the next slot. The stride is what S3's rule is asked about.
 struct PoolLayout {
   std::size_t header_bytes;
   std::size_t memory_bytes;
+  std::size_t floor_bytes;  // PoolConfig::reservation_bytes rounded up to kWasmPageSize
   std::size_t guard_bytes;
   std::size_t slot_stride;
   std::size_t keep_resident_bytes;
@@ -52,9 +54,12 @@ constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_
   if (os_page > kWasmPageSize)
     return tl::unexpected(Error(ErrorCode::Unsupported,
                                 "MemoryPool::create: OS page larger than a WebAssembly page"));
-  const auto memory = pages_to_bytes(config.maximum_pages);
+  const auto maximum = pages_to_bytes(config.maximum_pages);
+  const auto floor = round_up(config.reservation_bytes, kWasmPageSize);
   const auto guard = round_up(config.guard_bytes, os_page);
-  const auto with_guard = memory && guard ? checked_add(*memory, *guard) : std::nullopt;
+  const bool sizes_fit = maximum && floor && guard;
+  const std::size_t memory = sizes_fit ? std::max(*maximum, *floor) : 0;
+  const auto with_guard = sizes_fit ? checked_add(memory, *guard) : std::nullopt;
   const auto stride = with_guard ? round_up(*with_guard, kWasmPageSize) : std::nullopt;
   std::size_t all_slots = 0;
   std::size_t per_slot = 0;
@@ -72,8 +77,8 @@ constexpr Result<PoolLayout> plan_pool(const PoolConfig& config, std::size_t os_
   // A slot of zero bytes would give every memory the same base: at least one
   // WebAssembly page apart.
   const std::size_t slot_stride = std::max(*stride, kWasmPageSize);
-  const std::size_t keep = std::min(config.keep_resident_bytes, *memory) & ~(os_page - 1);
-  return PoolLayout{*header, *memory, slot_stride - *memory, slot_stride, keep, *reservation};
+  const std::size_t keep = std::min(config.keep_resident_bytes, memory) & ~(os_page - 1);
+  return PoolLayout{*header, memory, *floor, slot_stride - memory, slot_stride, keep, *reservation};
 }
 
 // Where an image's bytes go in a memory and which OS pages hold them: the

@@ -99,6 +99,7 @@ class LinearMemory {
         shared_(other.shared_) {}
   LinearMemory& operator=(LinearMemory&& other) noexcept {
     if (this != &other) {
+      expect_no_waiters();
       allocator_ = std::move(other.allocator_);
       base_ = std::exchange(other.base_, nullptr);
       pages_.store(other.pages_.exchange(0, std::memory_order_relaxed), std::memory_order_relaxed);
@@ -108,7 +109,8 @@ class LinearMemory {
   }
   LinearMemory(const LinearMemory&) = delete;
   LinearMemory& operator=(const LinearMemory&) = delete;
-  ~LinearMemory() = default;
+  // Stops the program when a thread still waits on the memory (S7).
+  ~LinearMemory() { expect_no_waiters(); }
 
   bool shared() const noexcept { return shared_; }
   // memory.size, in pages. Never decreases; every byte below it is
@@ -176,6 +178,12 @@ class LinearMemory {
  private:
   LinearMemory(A allocator, std::byte* base, std::uint32_t pages, bool shared) noexcept
       : allocator_(std::move(allocator)), base_(base), pages_(pages), shared_(shared) {}
+
+  // Only a shared memory can have waiters (W4: NotShared otherwise).
+  void expect_no_waiters() const noexcept {
+    if (shared_ && base_ != nullptr)
+      detail::expect_no_waiters_in(base_, byte_length(), "LinearMemory destroyed");
+  }
 
   // The byte at a checked address (< byte_length(), so it fits size_t).
   std::byte* at(std::uint64_t address) const noexcept {

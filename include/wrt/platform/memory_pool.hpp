@@ -3,14 +3,13 @@
 // MemoryImage: a memory's initial contents (its data segments), mapped
 // copy-on-write instead of copied.
 //
-// A pool reserves `slots` slots at creation, each `maximum_pages` pages plus
-// its own guard, all of them inaccessible. acquire() takes a free slot and
-// returns a PooledPageAllocator, a PageAllocator whose memory lives in that
-// slot; allocate() makes the initial pages accessible (with the image's bytes,
-// if any), grow() commits more; deallocate() or the destructor resets the slot
-// (the first keep_resident_bytes zeroed in place, the rest returned to the
-// OS) and hands it back to the pool. A later user of the slot sees zeros or
-// its own image, never a byte of an earlier user. See docs/SPEC.md (M1-M5).
+// A pool reserves `slots` slots at creation, each `maximum_pages` pages (or
+// reservation_bytes, if more) plus its own guard, all of them inaccessible. acquire() takes a free
+// slot and returns a PooledPageAllocator, a PageAllocator whose memory lives in that slot;
+// allocate() makes the initial pages accessible (with the image's bytes, if any), grow() commits
+// more; deallocate() or the destructor resets the slot (the first keep_resident_bytes zeroed in
+// place, the rest returned to the OS) and hands it back to the pool. A later user of the slot sees
+// zeros or its own image, never a byte of an earlier user. See docs/SPEC.md (M1-M5).
 //
 // Lifetime: the pool's and the image's state are reference-counted. A
 // PooledPageAllocator keeps both alive, so destroying the MemoryPool or the
@@ -55,6 +54,11 @@ struct PoolConfig {
   // Bytes at the start of a slot that a reset zeroes in place and keeps
   // resident (rounded down to the OS page); the rest is returned to the OS.
   std::size_t keep_resident_bytes = 0;
+  // Every slot reserves at least this many bytes from its base, rounded up to
+  // kWasmPageSize, whatever maximum_pages (T5 for every slot); its guard
+  // follows. 4 GiB here and a guard of 4 GiB plus one OS page make
+  // MemoryPool::elides_bounds_checks() true.
+  std::size_t reservation_bytes = 0;
 };
 
 // A memory's initial contents: `bytes` at `offset`, zero everywhere else.
@@ -125,7 +129,9 @@ class PooledPageAllocator {
   std::byte* base() const noexcept { return state_.base; }
   std::uint32_t committed_pages() const noexcept { return state_.committed_pages; }
   std::size_t committed_bytes() const noexcept { return state_.committed_bytes(); }
-  std::size_t reserved_bytes() const noexcept { return state_.reserved_bytes(); }
+  // The maximum, or more with PoolConfig::reservation_bytes (T5); 0 when
+  // not allocated.
+  std::size_t reserved_bytes() const noexcept;
   bool is_allocated() const noexcept { return state_.allocated(); }
   // Whether the allocator holds a slot (from acquire() until deallocate()).
   bool holds_slot() const noexcept { return slot_ != kNoSlot; }
@@ -177,6 +183,12 @@ class MemoryPool {
   std::uint32_t retired_slots() const noexcept;
   // Address of a slot's memory (for tests and diagnostics); null when out of range.
   std::byte* slot_base(std::uint32_t slot) const noexcept;
+  // True when a runtime may drop every bounds check on the pool's memories
+  // (docs/SPEC.md S3): each slot's stride (its reservation, its guard and the
+  // rounding up to 64 KiB, up to the next slot's base) covers every byte of
+  // every 32-bit access from the slot's base (bounds_check.hpp), so no such
+  // access reaches another slot. False at 4 GiB + 4 GiB, and when moved from.
+  bool elides_bounds_checks() const noexcept;
 
  private:
   explicit MemoryPool(detail::PoolState* state) noexcept : state_(state) {}

@@ -55,6 +55,14 @@ class MmapPageAllocator {
   bool is_allocated() const noexcept { return state_.allocated(); }
   const PageAllocatorConfig& config() const noexcept { return config_; }
 
+  // True when a runtime may drop every bounds check on this allocator's
+  // memories (docs/SPEC.md S3): every memory it allocates reserves at least
+  // config().reservation_bytes, and that plus the guard (both rounded up as
+  // allocate() rounds them) covers every byte of every 32-bit access
+  // (bounds_check.hpp: at least 2^33 + 14 bytes). Depends on the config only,
+  // so it may be asked before allocate(); false at 4 GiB + 4 GiB.
+  bool elides_bounds_checks() const noexcept;
+
  private:
   // Makes the live memory known to the trap handler.
   void publish_reservation() const noexcept;

@@ -31,8 +31,9 @@ struct PageAllocatorConfig {
   std::size_t guard_bytes = 0;
   // MmapPageAllocator reserves at least this many bytes from `base`, rounded
   // up to kWasmPageSize, whatever the memory's maximum (clause T5); pages past
-  // the maximum are never committed. 4 GiB here plus a 4 GiB guard puts every
-  // 32-bit index plus 32-bit offset inside the reservation or guard.
+  // the maximum are never committed. 4 GiB here plus a guard of 4 GiB and one
+  // OS page puts every byte of every 32-bit access (index plus offset, up to
+  // 16 bytes wide) inside the reservation or guard: elides_bounds_checks().
   // Backends without an MMU ignore it.
   std::size_t reservation_bytes = 0;
 };

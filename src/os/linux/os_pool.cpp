@@ -1,6 +1,7 @@
 // The memory pool's system calls on Linux. See docs/SAFETY.md, "Memory pool".
 #include "os/os_pool.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -47,7 +48,7 @@ Result<int> create_image_file(std::span<const std::byte> data, std::size_t data_
                               std::size_t file_bytes) noexcept {
   int fd = -1;
   int error = os_call(OsCall::MemfdCreate, [&] {
-    fd = memfd_create("wrt-memory-image", MFD_CLOEXEC);
+    fd = memfd_create("wrt-memory-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     return fd >= 0;
   });
   if (error != 0) return tl::unexpected(os_error(error, "memfd_create: creating an image failed"));
@@ -64,6 +65,16 @@ Result<int> create_image_file(std::span<const std::byte> data, std::size_t data_
     });
     message = "pwrite: filling an image failed";
     if (error == 0) written += static_cast<std::size_t>(n);
+  }
+  // Sealed once full (S7): no one, not even a holder of the descriptor, can
+  // change or resize what live memories map. No shared writable mapping of
+  // the file exists (F_SEAL_WRITE would fail with EBUSY): it was filled with
+  // pwrite and is only ever mapped MAP_PRIVATE.
+  if (error == 0) {
+    error = os_call(OsCall::AddSeals, [&] {
+      return fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0;
+    });
+    message = "fcntl: sealing an image failed";
   }
   if (error != 0) {
     close_file(fd);

@@ -40,6 +40,13 @@ Result<WaitResult> atomic_wait_at(void* word, WaitWidth width, std::uint64_t exp
 // the word's bucket it takes no lock and makes no system call.
 std::uint32_t atomic_notify_at(const void* word, std::uint32_t count) noexcept;
 
+// S7: stops the program, in every build type, with a message naming `what`
+// and the range [begin, begin + bytes) when a thread still waits on a word in
+// it: the memory there is going away (destroyed, or its pool slot released),
+// and the sleeper would otherwise be woken later by whoever uses the same
+// addresses next. One relaxed load when no thread waits anywhere.
+void expect_no_waiters_in(const void* begin, std::size_t bytes, const char* what) noexcept;
+
 // How many waiters are queued on `word` right now (for tests that must know
 // a waiter has started waiting before they go on).
 std::uint32_t atomic_waiters_at(const void* word) noexcept;
