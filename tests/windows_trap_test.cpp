@@ -220,16 +220,19 @@ bool is_overflow_of_this_stack(const std::optional<Trap>& trap) {
 
 constexpr std::size_t kSmallStack = 256 * 1024;
 
+// The exit code of a thread whose run() returned. Wine ends a thread whose
+// overflow leaves no room for the exception with exit code 0
+// (virtual_setup_exception: "stack overflow ... unrecoverable").
+constexpr DWORD kReturned = 0x52455455;
+
 template <typename Run>
 DWORD WINAPI run_thread(void* run) {
   (*static_cast<Run*>(run))();
-  return 0;
+  return kReturned;
 }
 
 // Runs run() on a new thread with a stack reservation of kSmallStack. The
-// thread must end normally within a minute: one that an overflow killed
-// (Wine ends a thread whose stack has no room for the exception) fails
-// here with its exit code.
+// thread must return within a minute: one that an overflow ended fails here.
 template <typename Run>
 void run_on_small_stack(Run& run) {
   HANDLE thread = CreateThread(nullptr, kSmallStack, &run_thread<Run>, &run,
@@ -239,7 +242,7 @@ void run_on_small_stack(Run& run) {
   ASSERT_EQ(waited, WAIT_OBJECT_0) << "the thread did not finish within a minute";
   DWORD exit_code = STILL_ACTIVE;
   EXPECT_TRUE(GetExitCodeThread(thread, &exit_code));
-  EXPECT_EQ(exit_code, 0u) << "the thread ended abnormally";
+  EXPECT_EQ(exit_code, kReturned) << "the thread did not return: a stack overflow ended it";
   CloseHandle(thread);
 }
 
