@@ -1,5 +1,6 @@
-// Windows access violations for traps: one vectored exception handler. See
-// docs/SAFETY.md, "Traps (Windows)", and docs/SPEC.md, X3.
+// Windows access violations and stack overflows for traps: one vectored
+// exception handler. See docs/SAFETY.md, "Traps (Windows)", and
+// docs/SPEC.md, X3 and S4.
 //
 // The handler does not jump out of itself: it runs inside the system's
 // exception dispatcher, whose frames (and, under Wine, bookkeeping) must be
@@ -105,13 +106,14 @@ LONG CALLBACK on_exception(EXCEPTION_POINTERS* exception) {
                                overflow ? std::nullopt : trap::find_live(address),
                                target != nullptr && target->retried_address == address,
                                overflow};
-  switch (trap::classify_fault(facts)) {
+  const trap::FaultVerdict verdict = trap::classify_fault(facts);
+  switch (verdict) {
     case trap::FaultVerdict::Trap:
-      leave(target, TrapKind::MemoryOutOfBounds, address, context);
-      SetLastError(saved_error);
-      return EXCEPTION_CONTINUE_EXECUTION;
     case trap::FaultVerdict::StackOverflow:
-      leave(target, TrapKind::StackOverflow, address, context);
+      leave(target,
+            verdict == trap::FaultVerdict::StackOverflow ? TrapKind::StackOverflow
+                                                         : TrapKind::MemoryOutOfBounds,
+            address, context);
       SetLastError(saved_error);
       return EXCEPTION_CONTINUE_EXECUTION;
     case trap::FaultVerdict::Retry:
