@@ -246,8 +246,9 @@ void run_on_small_stack(Run& run) {
   CloseHandle(thread);
 }
 
-// What a thread did: 1,000 overflows, then a recursion through a quarter of
-// its stack and a memory trap. Read once the thread has ended.
+// What a thread did: 1,000 overflows, then a recursion of 256 frames of over
+// 256 bytes (a quarter of the stack asked for; it runs through the guard page
+// restored at the catch frame) and a memory trap. Read once the thread ended.
 struct AThousandOverflows {
   int overflows = 0;
   bool recursion_returned = false;
