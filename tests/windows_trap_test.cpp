@@ -1,8 +1,9 @@
 // Section T on Windows (X3): the vectored exception handler of
-// src/os/windows/fault_handlers.cpp, under Wine in the windows preset. No
-// death tests here: the handler is installed once in the test process (ctest
-// runs every test in its own process; HandlerNotInstalled skips when an
-// earlier test of the same process installed).
+// src/os/windows/fault_handlers.cpp, under Wine in the windows preset, and
+// S4 there (EXCEPTION_STACK_OVERFLOW). The handler is installed once in the
+// test process (ctest runs every test in its own process; HandlerNotInstalled
+// skips when an earlier test of the same process installed); the one death
+// test re-runs the binary in a child (gtest's only style on Windows).
 #include <gtest/gtest.h>
 #include <windows.h>
 
@@ -174,6 +175,156 @@ TEST(WindowsTrap, X3_T3_AFaultOutsideEveryReservationGoesToTheNextHandler) {
   EXPECT_EQ(load(foreign_region + 24, 8), 0x0123456789abcdefu);
   RemoveVectoredExceptionHandler(next);
   EXPECT_TRUE(VirtualFree(foreign_region, 0, MEM_RELEASE));
+}
+
+// ---- S4: stack overflow (EXCEPTION_STACK_OVERFLOW) ----------------------
+
+// Never set: keeps the compiler from proving the recursion infinite.
+volatile bool g_never = false;
+
+// Recursion the compiler can neither remove nor turn into a loop: every
+// frame keeps a volatile array live across the call.
+[[gnu::noinline]] int recurse_forever(int depth) {
+  volatile char frame[256];
+  frame[0] = static_cast<char>(depth);
+  if (g_never) return frame[0];
+  return recurse_forever(depth + 1) + frame[depth % 256];
+}
+
+// `depth` frames like recurse_forever's, then `then()`.
+template <typename Then>
+[[gnu::noinline]] int recurse_then(int depth, Then& then) {
+  volatile char frame[256];
+  frame[0] = static_cast<char>(depth);
+  if (depth == 0) {
+    then();
+    return frame[0];
+  }
+  return recurse_then(depth - 1, then) + frame[0];
+}
+
+std::optional<Trap> overflow_inside_catch_traps() {
+  return catch_traps([] { (void)recurse_forever(0); });
+}
+
+// A StackOverflow trap whose address is in the lower half of the calling
+// thread's stack reservation (where the recursion ran into the guard).
+bool is_overflow_of_this_stack(const std::optional<Trap>& trap) {
+  ULONG_PTR low = 0;
+  ULONG_PTR high = 0;
+  GetCurrentThreadStackLimits(&low, &high);
+  const auto address = reinterpret_cast<ULONG_PTR>(trap ? trap->address : nullptr);
+  return trap && trap->kind == TrapKind::StackOverflow && low <= address &&
+         address < low + (high - low) / 2;
+}
+
+constexpr std::size_t kSmallStack = 256 * 1024;
+
+// The exit code of a thread whose run() returned. Wine ends a thread whose
+// overflow leaves no room for the exception with exit code 0
+// (virtual_setup_exception: "stack overflow ... unrecoverable").
+constexpr DWORD kReturned = 0x52455455;
+
+template <typename Run>
+DWORD WINAPI run_thread(void* run) {
+  (*static_cast<Run*>(run))();
+  return kReturned;
+}
+
+// Runs run() on a new thread with a stack reservation of kSmallStack. The
+// thread must return within a minute: one that an overflow ended fails here.
+template <typename Run>
+void run_on_small_stack(Run& run) {
+  HANDLE thread = CreateThread(nullptr, kSmallStack, &run_thread<Run>, &run,
+                               STACK_SIZE_PARAM_IS_A_RESERVATION, nullptr);
+  ASSERT_NE(thread, nullptr) << GetLastError();
+  const DWORD waited = WaitForSingleObject(thread, 60'000);
+  ASSERT_EQ(waited, WAIT_OBJECT_0) << "the thread did not finish within a minute";
+  DWORD exit_code = STILL_ACTIVE;
+  EXPECT_TRUE(GetExitCodeThread(thread, &exit_code));
+  EXPECT_EQ(exit_code, kReturned) << "the thread did not return: a stack overflow ended it";
+  CloseHandle(thread);
+}
+
+// What a thread did: 1,000 overflows, then a recursion of 256 frames of over
+// 256 bytes (a quarter of the stack asked for; it runs through the guard page
+// restored at the catch frame) and a memory trap. Read once the thread ended.
+struct AThousandOverflows {
+  int overflows = 0;
+  bool recursion_returned = false;
+  bool memory_trapped = false;
+  void operator()() {
+    for (int i = 0; i < 1000 && is_overflow_of_this_stack(overflow_inside_catch_traps()); ++i)
+      ++overflows;
+    auto nothing = [] {};
+    recursion_returned =
+        catch_traps([&] { (void)recurse_then(kSmallStack / 4 / 256, nothing); }) == std::nullopt;
+    MmapPageAllocator a;
+    if (!a.allocate(1, 2)) return;
+    std::byte* const p = a.base() + a.committed_bytes();
+    const auto trap = trap_of_load(p, 4);
+    memory_trapped = trap && trap->kind == TrapKind::MemoryOutOfBounds && trap->address == p;
+  }
+};
+
+TEST(WindowsTrap, S4_UnboundedRecursionIsAStackOverflowTrapAThousandTimesInARow) {
+  install();
+  AThousandOverflows run;
+  run_on_small_stack(run);
+  EXPECT_EQ(run.overflows, 1000);
+  EXPECT_TRUE(run.recursion_returned);
+  EXPECT_TRUE(run.memory_trapped);
+}
+
+// A catch_traps deep in a recursion gets the overflow of its own body; the
+// outer one sees its body return normally, and the thread overflows again.
+struct NestedOverflow {
+  bool inner_overflowed = false;
+  bool outer_returned = false;
+  bool overflowed_again = false;
+  void operator()() {
+    std::optional<Trap> inner;
+    auto catch_inner = [&] { inner = overflow_inside_catch_traps(); };
+    outer_returned = catch_traps([&] { (void)recurse_then(100, catch_inner); }) == std::nullopt;
+    inner_overflowed = is_overflow_of_this_stack(inner);
+    overflowed_again = is_overflow_of_this_stack(overflow_inside_catch_traps());
+  }
+};
+
+TEST(WindowsTrap, S4_NestedCatchTrapsInsideDeepRecursionReportsToTheInnermost) {
+  install();
+  NestedOverflow run;
+  run_on_small_stack(run);
+  EXPECT_TRUE(run.inner_overflowed);
+  EXPECT_TRUE(run.outer_returned);
+  EXPECT_TRUE(run.overflowed_again);
+}
+
+// Wine's ntdll exports wine_get_version; Windows' does not.
+bool under_wine() {
+  return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != nullptr;
+}
+
+// How a process ends of a stack overflow nothing handles. Windows ends it
+// with the exception's code. Wine 8 cannot even run the unhandled-exception
+// filter on the exhausted stack: it ends the thread ("stack overflow ...
+// unrecoverable", virtual_setup_exception), with an exit status that is not
+// the code (1 alone, 0 in gtest's child); there the test only checks that
+// the statement never returns.
+bool died_of_stack_overflow(int status) {
+  return under_wine() || status == static_cast<int>(EXCEPTION_STACK_OVERFLOW);
+}
+
+// Outside catch_traps the overflow goes on to the system, as without the
+// library.
+TEST(WindowsTrap, S4_StackOverflowOutsideCatchTrapsStillKills) {
+  EXPECT_EXIT(
+      {
+        install();
+        (void)catch_traps([] {});
+        (void)recurse_forever(0);
+      },
+      died_of_stack_overflow, "");
 }
 
 }  // namespace
