@@ -32,30 +32,6 @@ namespace {
 
 // ---- S4: stack overflow -------------------------------------------------
 
-// Never set: keeps the compiler from proving the recursion infinite.
-volatile bool g_never = false;
-
-// Recursion the compiler can neither remove nor turn into a loop: every
-// frame keeps a volatile array live across the call.
-[[gnu::noinline]] int recurse_forever(int depth) {
-  volatile char frame[256];
-  frame[0] = static_cast<char>(depth);
-  if (g_never) return frame[0];
-  return recurse_forever(depth + 1) + frame[depth % 256];
-}
-
-// `depth` frames like recurse_forever's, then `then()`.
-template <typename Then>
-[[gnu::noinline]] int recurse_then(int depth, Then& then) {
-  volatile char frame[256];
-  frame[0] = static_cast<char>(depth);
-  if (depth == 0) {
-    then();
-    return frame[0];
-  }
-  return recurse_then(depth - 1, then) + frame[0];
-}
-
 // The guard below the calling thread's stack: [begin, end) as its
 // attributes report it (glibc reports no guard for the main thread, whose
 // overflow faults just below its lowest address).
@@ -85,10 +61,6 @@ void expect_stack_overflow(const std::optional<Trap>& trap, const StackGuard& gu
   ASSERT_TRUE(trap.has_value());
   EXPECT_EQ(trap->kind, TrapKind::StackOverflow);
   EXPECT_TRUE(guard.holds(trap->address)) << trap->address;
-}
-
-std::optional<Trap> overflow_inside_catch_traps() {
-  return catch_traps([] { (void)recurse_forever(0); });
 }
 
 // Runs `run(context)` on a new thread with a stack of `stack_bytes`; a thread

@@ -166,6 +166,36 @@ inline void install_or_fail() {
   ASSERT_TRUE(installed) << installed.error().message();
 }
 
+// ---- S4: recursion that overflows the stack ------------------------------
+
+// Never set: keeps the compiler from proving the recursion infinite.
+inline volatile bool g_never = false;
+
+// Recursion the compiler can neither remove nor turn into a loop: every
+// frame keeps a volatile array live across the call.
+[[gnu::noinline]] inline int recurse_forever(int depth) {
+  volatile char frame[256];
+  frame[0] = static_cast<char>(depth);
+  if (g_never) return frame[0];
+  return recurse_forever(depth + 1) + frame[depth % 256];
+}
+
+// `depth` frames like recurse_forever's, then `then()`.
+template <typename Then>
+[[gnu::noinline]] int recurse_then(int depth, Then& then) {
+  volatile char frame[256];
+  frame[0] = static_cast<char>(depth);
+  if (depth == 0) {
+    then();
+    return frame[0];
+  }
+  return recurse_then(depth - 1, then) + frame[0];
+}
+
+inline std::optional<Trap> overflow_inside_catch_traps() {
+  return catch_traps([] { (void)recurse_forever(0); });
+}
+
 // Every trap test runs its statement in a child (death_test::kDeathTestStyle).
 class TrapTest : public ::testing::Test {
  protected:

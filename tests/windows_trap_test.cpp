@@ -179,34 +179,6 @@ TEST(WindowsTrap, X3_T3_AFaultOutsideEveryReservationGoesToTheNextHandler) {
 
 // ---- S4: stack overflow (EXCEPTION_STACK_OVERFLOW) ----------------------
 
-// Never set: keeps the compiler from proving the recursion infinite.
-volatile bool g_never = false;
-
-// Recursion the compiler can neither remove nor turn into a loop: every
-// frame keeps a volatile array live across the call.
-[[gnu::noinline]] int recurse_forever(int depth) {
-  volatile char frame[256];
-  frame[0] = static_cast<char>(depth);
-  if (g_never) return frame[0];
-  return recurse_forever(depth + 1) + frame[depth % 256];
-}
-
-// `depth` frames like recurse_forever's, then `then()`.
-template <typename Then>
-[[gnu::noinline]] int recurse_then(int depth, Then& then) {
-  volatile char frame[256];
-  frame[0] = static_cast<char>(depth);
-  if (depth == 0) {
-    then();
-    return frame[0];
-  }
-  return recurse_then(depth - 1, then) + frame[0];
-}
-
-std::optional<Trap> overflow_inside_catch_traps() {
-  return catch_traps([] { (void)recurse_forever(0); });
-}
-
 // A StackOverflow trap whose address is in the lower half of the calling
 // thread's stack reservation (where the recursion ran into the guard).
 bool is_overflow_of_this_stack(const std::optional<Trap>& trap) {
