@@ -195,7 +195,7 @@ class LinearMemory {
   // sizeof(T) <= byte_length().
   template <PlainAccessType T>
   Result<T> load(std::uint64_t address) const {
-    if (!detail::range_in_bounds(address, sizeof(T), byte_length()))
+    if (!detail::range_in_bounds(address, sizeof(T), byte_length())) [[unlikely]]
       return tl::unexpected(
           Error(ErrorCode::OutOfBounds, "LinearMemory::load: address + size past byte_length"));
     return detail::from_little_endian<T>(detail::load_bytes<sizeof(T)>(at(address), type_.shared));
@@ -205,7 +205,7 @@ class LinearMemory {
   // (i32.store, ...); OutOfBounds as load, and then nothing is written.
   template <PlainAccessType T>
   Result<void> store(std::uint64_t address, T value) {
-    if (!detail::range_in_bounds(address, sizeof(T), byte_length()))
+    if (!detail::range_in_bounds(address, sizeof(T), byte_length())) [[unlikely]]
       return tl::unexpected(
           Error(ErrorCode::OutOfBounds, "LinearMemory::store: address + size past byte_length"));
     detail::store_bytes(at(address), detail::to_little_endian(value), type_.shared);

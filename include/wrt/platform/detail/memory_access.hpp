@@ -69,7 +69,7 @@ inline void store_relaxed(std::byte* p, std::byte value) noexcept {
 template <std::size_t N>
 Bytes<N> load_bytes(const std::byte* p, bool shared) noexcept {
   Bytes<N> out;
-  if (!shared) {
+  if (!shared) [[likely]] {
     std::memcpy(out.data(), p, N);
     return out;
   }
@@ -88,7 +88,7 @@ Bytes<N> load_bytes(const std::byte* p, bool shared) noexcept {
 // Writes `bytes` (memory order) to `p`.
 template <std::size_t N>
 void store_bytes(std::byte* p, const Bytes<N>& bytes, bool shared) noexcept {
-  if (!shared) {
+  if (!shared) [[likely]] {
     std::memcpy(p, bytes.data(), N);
     return;
   }
