@@ -13,9 +13,7 @@ namespace wrt::platform::detail {
 // correctly, never wrapped to a small in-bounds address.
 constexpr bool range_in_bounds(std::uint64_t address, std::uint64_t size,
                                std::uint64_t length) noexcept {
-  // `&`, not `&&`: one branch for the caller (length - address may wrap
-  // when address > length, and is then ignored).
-  return (address <= length) & (size <= length - address);
+  return address <= length && size <= length - address;
 }
 
 }  // namespace wrt::platform::detail
