@@ -9,12 +9,9 @@
 // surprise.
 #include <wrt/platform.hpp>
 
-#include <atomic>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <span>
 #include <thread>
 #include <utility>
 
@@ -36,10 +33,6 @@ int failed(const char* what) {
   return 1;
 }
 
-std::atomic_ref<std::uint32_t> word(const Memory& memory, std::uint64_t address) {
-  return std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(memory.data() + address));
-}
-
 // The guest's "compute" function: the sum of the squares 1..n.
 std::uint64_t sum_of_squares(std::uint32_t n) {
   std::uint64_t sum = 0;
@@ -50,14 +43,14 @@ std::uint64_t sum_of_squares(std::uint32_t n) {
 // Waits (memory.atomic.wait32, no timeout) until the state leaves `from`.
 std::uint32_t wait_while(Memory& memory, std::uint32_t from) {
   for (;;) {
-    const std::uint32_t state = word(memory, kState).load();
+    const std::uint32_t state = memory.atomic_load<std::uint32_t>(kState).value_or(kQuit);
     if (state != from) return state;
     (void)memory.atomic_wait32(kState, from, -1);  // NotEqual or Woken: look again
   }
 }
 
 void set_state(Memory& memory, std::uint32_t state) {
-  word(memory, kState).store(state);
+  (void)memory.atomic_store(kState, state);
   (void)memory.atomic_notify(kState, 1);
 }
 
@@ -67,10 +60,8 @@ void worker(Memory& memory) {
     state = wait_while(memory, state);
     if (state == kQuit) return;
     if (state != kPosted) continue;
-    std::uint32_t n = 0;
-    (void)memory.read(kArgument, std::as_writable_bytes(std::span(&n, 1)));
-    const std::uint64_t result = sum_of_squares(n);
-    (void)memory.write(kResult, std::as_bytes(std::span(&result, 1)));
+    const std::uint32_t n = memory.load<std::uint32_t>(kArgument).value_or(0);
+    (void)memory.store(kResult, sum_of_squares(n));
     set_state(memory, kDone);
     state = kDone;
   }
@@ -155,28 +146,26 @@ int main() {
                      wp::MemoryType{.initial_pages = 1, .maximum_pages = 16, .shared = true});
   if (!created) return failed(created.error().message());
   Memory& memory = *created;
-  std::printf("guest: shared memory of %" PRIu32 " page(s), maximum 16\n", memory.size());
+  std::printf("guest: shared memory of %" PRIu64 " page(s), maximum 16\n", memory.size());
 
   std::thread consumer(worker, std::ref(memory));
   std::thread grower([&memory] {
     const auto previous = memory.grow(2);
     if (previous) {
-      const std::uint32_t marker = 0x600d;
-      (void)memory.write(std::uint64_t{*previous} * wp::kWasmPageSize,
-                         std::as_bytes(std::span(&marker, 1)));
+      (void)memory.store(*previous * wp::kWasmPageSize, std::uint32_t{0x600d});
     }
     std::printf("guest: grower: memory.grow(2) -> %" PRId64 "\n",
-                previous ? std::int64_t{*previous} : -1);
+                previous ? static_cast<std::int64_t>(*previous) : -1);
   });
 
   int status = 0;
   for (const std::uint32_t n : {10u, 100u, 1000u}) {
-    if (!memory.write(kArgument, std::as_bytes(std::span(&n, 1)))) return failed("write argument");
+    if (!memory.store(kArgument, n)) return failed("store argument");
     set_state(memory, kPosted);
     wait_while(memory, kPosted);
-    std::uint64_t result = 0;
-    if (!memory.read(kResult, std::as_writable_bytes(std::span(&result, 1))))
-      return failed("read result");
+    const auto loaded = memory.load<std::uint64_t>(kResult);
+    if (!loaded) return failed("load result");
+    const std::uint64_t result = *loaded;
     std::printf("guest: worker: sum of squares 1..%" PRIu32 " = %" PRIu64 "\n", n, result);
     if (result != sum_of_squares(n)) status = failed("wrong result from the worker");
     set_state(memory, kEmpty);
@@ -194,7 +183,8 @@ int main() {
       load_trap->address != memory.data() + past_end)
     status = failed("the load past the end did not trap at its address");
   else
-    std::printf("guest: i32.load at %" PRIu64 " (byte_length %zu) -> trap: memory out of bounds\n",
+    std::printf("guest: i32.load at %" PRIu64 " (byte_length %" PRIu64
+                ") -> trap: memory out of bounds\n",
                 past_end, memory.byte_length());
   const std::uint64_t in_guard = 4 * kGiB + 12345;
   const auto store_trap = wp::catch_traps(
@@ -205,9 +195,7 @@ int main() {
     std::printf("guest: i32.store8 at %" PRIu64 " (in the guard) -> trap: memory out of bounds\n",
                 in_guard);
 
-  std::uint32_t marker = 0;
-  if (!memory.read(wp::kWasmPageSize, std::as_writable_bytes(std::span(&marker, 1))) ||
-      marker != 0x600d)
+  if (memory.load<std::uint32_t>(wp::kWasmPageSize) != std::uint32_t{0x600d})
     status = failed("the grown page lost the grower's marker");
 #ifdef __linux__
   if (run_tenants() != 0) status = 1;

@@ -67,8 +67,8 @@ mkdir -p "${build_dirs[@]}"
 build_targets "${build_dirs[asan]}" "${asan_targets[@]}"
 # Harnesses with threads: fuzzed under TSan instead of ASan, or under both
 # when also listed in asan_and_tsan_harnesses.
-tsan_harnesses=(futex_threads wasm_atomics tenants)
-asan_and_tsan_harnesses=(wasm_atomics tenants)
+tsan_harnesses=(futex_threads wasm_atomics wasm_accesses tenants)
+asan_and_tsan_harnesses=(wasm_atomics wasm_accesses tenants)
 # The ASan preset's settings with TSan instead.
 cmake -S "$root" -B "${build_dirs[tsan]}" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER=clang++ \

@@ -334,7 +334,7 @@ TYPED_TEST(LinearMemoryThreads, W3_ConcurrentGrowsAreSerialisedAndTheirResultsCh
   for (int round = 0; round < 20; ++round) {
     auto memory = this->make(shared_type(0, kLimitPages));
     struct Grown {
-      std::uint32_t previous;
+      std::uint64_t previous;
       std::uint32_t delta;
     };
     std::vector<std::vector<Grown>> grown(4);

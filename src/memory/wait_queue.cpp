@@ -87,6 +87,10 @@ bool try_leave(Bucket& bucket, Waiter& self) noexcept {
 
 Result<WaitResult> atomic_wait_at(void* word, WaitWidth width, std::uint64_t expected,
                                   std::int64_t timeout_ns) noexcept {
+  // Fast path: a word that already differs is NotEqual without the lock or
+  // the clock; the wait is linearizable at this seq_cst load (it behaves as
+  // if it compared there, and never queued).
+  if (load_word(word, width) != expected) return WaitResult::NotEqual;
   const Deadline deadline =
       timeout_ns < 0 ? Deadline::never() : deadline_after(now(), nanoseconds(timeout_ns));
   Bucket& bucket = bucket_for(word);
