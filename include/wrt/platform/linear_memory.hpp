@@ -360,7 +360,7 @@ class LinearMemory {
 
   // Only a shared memory can have waiters (W4: NotShared otherwise).
   void expect_no_waiters() const noexcept {
-    if (shared_ && base_ != nullptr)
+    if (type_.shared && base_ != nullptr)
       detail::expect_no_waiters_in(base_, byte_length(), "LinearMemory destroyed");
   }
 
