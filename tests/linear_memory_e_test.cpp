@@ -342,10 +342,16 @@ TYPED_TEST(LinearMemoryE, E3_AnAccessIsInBoundsExactlyWhenAddressPlusSizeIsAtMos
 template <typename T>
 T apply(RmwOp op, T old, T value) {
   switch (op) {
-    case RmwOp::Add:
-      return static_cast<T>(old + value);
-    case RmwOp::Sub:
-      return static_cast<T>(old - value);
+    case RmwOp::Add: {
+      T sum;
+      (void)__builtin_add_overflow(old, value, &sum);  // wraps; -fsanitize=integer stays quiet
+      return sum;
+    }
+    case RmwOp::Sub: {
+      T difference;
+      (void)__builtin_sub_overflow(old, value, &difference);
+      return difference;
+    }
     case RmwOp::And:
       return static_cast<T>(old & value);
     case RmwOp::Or:
@@ -463,7 +469,7 @@ TYPED_TEST(LinearMemoryE, E4_ConcurrentRmwsOnASharedMemoryAreAtomic) {
     EXPECT_EQ(memory.template atomic_load<std::uint16_t>(64),
               std::uint16_t{kThreads * kRounds % 65536});
     EXPECT_EQ(memory.template atomic_load<std::uint64_t>(128),
-              std::uint64_t{0} - kThreads * kRounds);
+              ~std::uint64_t{0} - (kThreads * kRounds - 1));
     EXPECT_EQ(memory.template atomic_load<std::uint8_t>(200),
               static_cast<std::uint8_t>(kThreads * kRounds));
   }
@@ -524,7 +530,7 @@ TYPED_TEST(LinearMemoryE, E5_AnOutOfBoundsBulkOperationWritesNoByte) {
     SCOPED_TRACE(name(f));
     auto memory = this->make(bytes_type(f, kWasmPageSize, kWasmPageSize, false));
     for (std::uint64_t i = 0; i < memory.byte_length(); i += 8)
-      ASSERT_TRUE(memory.store(i, i * 0x9e37'79b9'7f4a'7c15).has_value());
+      ASSERT_TRUE(memory.store(i, i * 0x9e37'79b9u).has_value());
     const std::uint64_t end = memory.byte_length();
     const auto before = snapshot(memory);
     const std::vector<std::byte> segment(32, std::byte{0xff});

@@ -125,7 +125,7 @@ inline void move_bytes(std::byte* destination, bool destination_shared, const st
   if (reinterpret_cast<std::uintptr_t>(destination) <= reinterpret_cast<std::uintptr_t>(source)) {
     for (std::size_t i = 0; i < length; ++i) move_one(i);
   } else {
-    for (std::size_t i = length; i-- > 0;) move_one(i);
+    for (std::size_t i = length; i > 0; --i) move_one(i - 1);
   }
 }
 
