@@ -21,6 +21,9 @@ out="$root/build/coverage"
 llvm_cov="$(command -v llvm-cov-14 || command -v llvm-cov)"
 llvm_profdata="$(command -v llvm-profdata-14 || command -v llvm-profdata)"
 
+# ccache with a base_dir rewrites the sources' paths to relative ones, and
+# the report would no longer find src/ in them.
+unset CCACHE_BASEDIR
 cmake --preset coverage >/dev/null
 cmake --build --preset coverage -j "${JOBS:-2}"
 rm -rf "$out/profraw" "$out/html" "$out/summary.txt"

@@ -237,8 +237,12 @@ TEST_F(PoolFaults, M5_RejectedCallsMakeNoOsCall) {
   EXPECT_FALSE(a->deallocate(nullptr, 0));
   ASSERT_TRUE(succeeds(a->allocate(0, 2)));
   ASSERT_TRUE(succeeds(a->deallocate(a->base(), 0)));
+  // The successful allocate(0) registers the memory (a heap allocation, not
+  // an OS call).
   for (std::size_t call = 0; call < prim::kOsCallCount; ++call)
-    EXPECT_EQ(fault::calls(static_cast<OsCall>(call)), 0u) << "OsCall " << call;
+    if (static_cast<OsCall>(call) != OsCall::RegistryAlloc) {
+      EXPECT_EQ(fault::calls(static_cast<OsCall>(call)), 0u) << "OsCall " << call;
+    }
 }
 
 }  // namespace

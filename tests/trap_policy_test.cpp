@@ -17,6 +17,9 @@
 #include "trap/fault_registry.hpp"
 #include "trap_test_support.hpp"
 #include "wrt/platform.hpp"
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+#include "os/fault_injection.hpp"
+#endif
 
 namespace wrt::platform::trap_test {
 namespace {
@@ -98,6 +101,53 @@ TEST(TrapRegistry, T3_ReusedRangeIsReportedOnlyAfterTheNewOwnerPublishes) {
   trap::retract(second);
   trap::release_entry(second);
 }
+
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+// S1: registration needs heap memory only. With none for the entry (injected
+// through the seam), allocate is CapacityExceeded before any OS call,
+// nothing is claimed, and the next allocate works.
+TEST(TrapRegistry, S1_NoHeapForTheEntryFailsAllocateBeforeAnyOsCall) {
+  const std::size_t claimed = trap::claimed_entries();
+  fault::reset();
+  fault::fail(fault::OsCall::RegistryAlloc, ENOMEM);
+  MmapPageAllocator a;
+  auto m = a.allocate(1, 1);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().code(), ErrorCode::CapacityExceeded);
+  EXPECT_FALSE(a.is_allocated());
+  EXPECT_EQ(fault::calls(fault::OsCall::Mmap), 0u);
+  EXPECT_EQ(trap::claimed_entries(), claimed);
+  EXPECT_TRUE(a.allocate(1, 1));
+  fault::reset();
+}
+
+// S1: a claim that needs more tree nodes (the reserve grows with the claims)
+// and gets none gives its entry back: the claim fails, nothing is claimed.
+TEST(TrapRegistry, S1_NoHeapForTheNodesFailsTheClaimAndKeepsNothing) {
+  const std::size_t claimed = trap::claimed_entries();
+  std::vector<trap::Entry*> held;
+  bool refused = false;
+  // Claims succeed while the node reserve covers them; the first that must
+  // grow it asks the heap twice (entry, then a node) and gets no node.
+  for (std::size_t i = 0; i < 1'000'000 && !refused; ++i) {
+    fault::reset();
+    fault::fail(fault::OsCall::RegistryAlloc, ENOMEM, /*skip=*/1);
+    trap::Entry* const entry = trap::claim_entry();
+    if (fault::calls(fault::OsCall::RegistryAlloc) >= 2) {
+      EXPECT_EQ(entry, nullptr);
+      refused = true;
+    } else {
+      ASSERT_NE(entry, nullptr);
+      held.push_back(entry);
+    }
+  }
+  fault::reset();
+  EXPECT_TRUE(refused) << "no claim had to grow the node reserve";
+  EXPECT_EQ(trap::claimed_entries(), claimed + held.size());
+  for (trap::Entry* entry : held) trap::release_entry(entry);
+  EXPECT_EQ(trap::claimed_entries(), claimed);
+}
+#endif
 
 TEST(TrapRegistry, T1_LiveMemoryIsRegisteredWithItsGuardAndDeallocatedIsNot) {
   MmapPageAllocator a({.guard_bytes = 3 * kPage});

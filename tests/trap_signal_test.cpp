@@ -231,6 +231,34 @@ TEST_F(TrapTest, S4_FirstCatchTrapsInstallsAnAlternateStackFreedAtThreadExit) {
   });
 }
 
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+// A thread whose alternate stack cannot be made (the mmap, or the mprotect of
+// its guard page, fails: injected) is left without one, nothing mapped, and
+// still catches memory traps (on its own stack).
+void* trap_with_an_alternate_stack_failing_in(void* call) {
+  MmapPageAllocator memory;
+  const auto allocation = memory.allocate(1, 2);
+  EXPECT_TRUE(allocation);
+  if (!allocation) return nullptr;
+  std::byte* const past_end = memory.base() + memory.committed_bytes();
+  fault::reset();
+  fault::fail(*static_cast<fault::OsCall*>(call), ENOMEM);
+  expect_trap_at(trap_of_store(past_end, 1), past_end);
+  EXPECT_EQ(fault::calls(*static_cast<fault::OsCall*>(call)), 1u) << "the install was not tried";
+  EXPECT_TRUE(current_alternate_stack().ss_flags & SS_DISABLE);
+  return nullptr;
+}
+
+TEST_F(TrapTest, S4_AThreadWhoseAlternateStackCannotBeMadeHasNoneAndStillTraps) {
+  if (kSanitizerGivesAlternateStacks) GTEST_SKIP() << "every thread has the sanitizer's stack";
+  WRT_IN_CHILD({
+    install_or_fail();
+    for (fault::OsCall call : {fault::OsCall::Mmap, fault::OsCall::Mprotect})
+      run_on_thread(kSmallStack, trap_with_an_alternate_stack_failing_in, &call);
+  });
+}
+#endif
+
 // A thread's own alternate stack is kept, and the overflow is handled on it.
 // (Under a sanitizer the thread already has the sanitizer's, which it frees
 // itself at thread exit: that one is the thread's own here.)

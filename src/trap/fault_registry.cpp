@@ -1,7 +1,8 @@
 #include "trap/fault_registry.hpp"
 
+#include "os/seam.hpp"
+
 #include <atomic>
-#include <cassert>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -113,7 +114,7 @@ Node* pop(Node*& list) noexcept {
 int height(const Node* n) noexcept { return n != nullptr ? n->height : 0; }
 
 const Node* make(std::uintptr_t begin, Entry* entry, const Node* left, const Node* right) noexcept {
-  assert(free_nodes != nullptr && "kReserveNodes bounds one update");
+  // Never empty here: kReserveNodes bounds the nodes of one update.
   Node* n = pop(free_nodes);
   *n = Node{begin, entry, left, right, 1 + std::max(height(left), height(right)), generation};
   ++update_writes;
@@ -183,7 +184,7 @@ const Node* remove_min(const Node* t, const Node*& min) noexcept {
 }
 
 const Node* erase(const Node* t, std::uintptr_t begin) noexcept {
-  assert(t != nullptr && "only a live entry is retracted");
+  // Never null: only a live entry (a key in the tree) is retracted.
   const Node* top = nullptr;
   if (begin < t->begin) {
     top = balance(t->begin, t->entry, erase(t->left, begin), t->right);
@@ -217,6 +218,14 @@ void swap_root(const Node* new_root) noexcept {
   while (retired_nodes != nullptr) push(free_nodes, pop(retired_nodes));
 }
 
+// A heap object for the registry; nullptr when the heap is exhausted (or a
+// test says so through the seam).
+template <typename T>
+T* allocate() noexcept {
+  if (prim::intercept(prim::OsCall::RegistryAlloc) != 0) return nullptr;
+  return new (std::nothrow) T;
+}
+
 void begin_update() noexcept {
   ++generation;
   update_writes = 0;
@@ -225,11 +234,11 @@ void begin_update() noexcept {
 }  // namespace
 
 Entry* claim_entry() noexcept {
-  Entry* entry = new (std::nothrow) Entry;
+  Entry* entry = allocate<Entry>();
   if (entry == nullptr) return nullptr;
   const std::lock_guard lock(writer_mutex);
   while (owned_nodes < kReserveNodes + claimed + 1) {
-    Node* n = new (std::nothrow) Node;
+    Node* n = allocate<Node>();
     if (n == nullptr) {
       // The nodes already added stay owned: the next claim needs them.
       delete entry;
