@@ -60,7 +60,7 @@ T model_value(const Model& model, std::uint64_t at) {
   for (std::size_t i = 0; i < sizeof(T); ++i) bytes[i] = model[at + i];
   if constexpr (std::is_integral_v<T>) {
     T value = 0;
-    for (std::size_t i = sizeof(T); i-- > 0;) value = static_cast<T>((value << 8) | bytes[i]);
+    for (std::size_t i = sizeof(T); i > 0; --i) value = static_cast<T>((value << 8) | bytes[i - 1]);
     return value;
   } else {
     return std::bit_cast<T>(bytes);  // float, double, V128: the host is little-endian

@@ -60,7 +60,11 @@ std::uint64_t address_near(std::uint64_t length) {
   const std::uint64_t anchor = *rc::gen::element<std::uint64_t>(
       std::uint64_t{0}, length, length / 2, std::uint64_t{1} << 32, kU64Max);
   const int delta = *rc::gen::inRange(-20, 21);
-  return anchor + static_cast<std::uint64_t>(static_cast<std::int64_t>(delta));
+  // Wraps past 0 and 2^64 on purpose (the edges are the point).
+  std::uint64_t address = 0;
+  (void)__builtin_add_overflow(anchor, static_cast<std::uint64_t>(static_cast<std::int64_t>(delta)),
+                               &address);
+  return address;
 }
 
 std::vector<std::uint8_t> contents(const Memory& memory) {

@@ -2,7 +2,7 @@
 # Installs the Debian packages wrt-platform builds with; does nothing when
 # they are all present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
-packages=(g++ clang clang-format llvm libclang-rt-14-dev cmake ninja-build ccache pkg-config zip
+packages=(g++ clang clang-format llvm libclang-rt-14-dev cmake ninja-build pkg-config zip
           googletest libgtest-dev libgmock-dev librapidcheck-dev libexpected-dev libbenchmark-dev
           python3)
 # The cross presets (clause X, README "Platforms"): i686 and aarch64 use

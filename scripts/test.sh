@@ -22,10 +22,6 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 fuzz_seconds="${FUZZ_SECONDS:-20}"
 bash scripts/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
-# Every build directory of the steps below compiles through ccache when it is
-# there: a second run (the other README command, CI after a session) reuses
-# the objects instead of compiling again.
-if command -v ccache >/dev/null; then export CMAKE_CXX_COMPILER_LAUNCHER=ccache; fi
 mkdir -p build/matrix
 
 results=()
