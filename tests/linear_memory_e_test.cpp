@@ -283,11 +283,17 @@ TYPED_TEST(LinearMemoryE, E3_StoresAreLittleEndianAtAnyAlignmentAndLoadsReadThem
         ASSERT_TRUE(memory.store(at, wide).has_value());
         EXPECT_EQ(memory.template load<std::uint64_t>(at), wide);
         EXPECT_EQ(memory.template load<std::uint32_t>(at + 4), 0x0102'0304u);
-        // Floats keep their bits, NaN payloads included.
-        const double snan = std::bit_cast<double>(std::uint64_t{0x7ff0'0000'0000'0001});
-        ASSERT_TRUE(memory.store(at, snan).has_value());
-        EXPECT_EQ(std::bit_cast<std::uint64_t>(*memory.template load<double>(at)),
-                  0x7ff0'0000'0000'0001u);
+        // Floats keep their bits, NaN payloads included. On x87 (i686 without
+        // SSE2 math) a double passed by value goes through an FPU register,
+        // which quiets a signaling NaN: the ABI, not the library; there the
+        // check uses a quiet NaN (interpreters load such bits as integers).
+#if defined(__i386__) && !defined(__SSE2_MATH__)
+        constexpr std::uint64_t kNanBits = 0x7ff8'0000'0000'0001;
+#else
+        constexpr std::uint64_t kNanBits = 0x7ff0'0000'0000'0001;
+#endif
+        ASSERT_TRUE(memory.store(at, std::bit_cast<double>(kNanBits)).has_value());
+        EXPECT_EQ(std::bit_cast<std::uint64_t>(*memory.template load<double>(at)), kNanBits);
         ASSERT_TRUE(memory.store(at, 1.5f).has_value());
         EXPECT_EQ(memory.template load<std::uint32_t>(at), 0x3fc0'0000u);
         EXPECT_EQ(memory.template load<float>(at), 1.5f);
