@@ -48,21 +48,8 @@ step "installed package" - bash scripts/check-install.sh
 coverage_args=()
 [[ "${COVERAGE_BAR:-}" == report ]] && coverage_args=(--no-bar)
 step "coverage" - bash scripts/coverage.sh "${coverage_args[@]}"
-# One wineserver for the whole windows step when a Wine prefix exists: with
-# a server per test process, a test that starts as the previous one's server
-# exits loses its connection ("wine client error: recvmsg: Connection reset
-# by peer"; seen once here, failing a passing test).
-wine_server=/usr/lib/wine/wineserver64
-workflow() {  # <preset>
-  local keep_server=0 status=0
-  [[ "$1" == windows && -x "$wine_server" && -d "${WINEPREFIX:-$HOME/.wine}" ]] &&
-    "$wine_server" -p && keep_server=1
-  WINEDEBUG=-all cmake --workflow --preset "$1" || status=$?
-  ((keep_server)) && "$wine_server" -k
-  return "$status"
-}
 for preset in i686 aarch64 windows; do
-  step "$preset" "build/matrix/$preset.log" workflow "$preset"
+  step "$preset" "build/matrix/$preset.log" env WINEDEBUG=-all cmake --workflow --preset "$preset"
 done
 
 echo
