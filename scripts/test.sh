@@ -64,5 +64,13 @@ echo
 echo "installed package (scripts/check-install.sh):"
 cat build/check-install/ran.txt 2>/dev/null || echo "  (did not run to the end)"
 cat build/coverage/summary.txt 2>/dev/null
+# Why each failed test failed (GoogleTest's messages, sanitizer and Wine
+# reports; at most 40 lines a log), last, where a truncated CI log keeps it.
+for log in build/matrix/*.log; do
+  grep -q -E 'The following tests FAILED|: Failure$' "$log" || continue
+  echo "why tests failed in $log:"
+  grep -E -A3 ': Failure$|\[  FAILED  \]|ERROR: |runtime error|WARNING: ThreadSanitizer|wine client error' \
+    "$log" | head -40
+done
 echo "test.sh: $( ((status == 0)) && echo PASSED || echo FAILED ) in $((SECONDS - start))s"
 exit "$status"

@@ -7,7 +7,8 @@
 // accesses (a racing value may tear) but in C++ they would be data races, so
 // every byte of a shared memory is touched through relaxed std::atomic_ref:
 // an aligned access of 2, 4 or 8 bytes (and each aligned half of a V128) as
-// one relaxed atomic of that width, anything else byte by byte. TSan then
+// one relaxed atomic of that width, bulk operations 8 aligned bytes at a
+// time, anything else byte by byte. TSan then
 // sees no race, and an aligned plain access never tears against an atomic
 // one of the same width.
 #pragma once
@@ -104,9 +105,36 @@ void store_bytes(std::byte* p, const Bytes<N>& bytes, bool shared) noexcept {
   }
 }
 
-// memmove of `length` bytes; a side in a shared memory is accessed byte by
-// byte with relaxed atomics, in the direction that reads every source byte
-// before it is overwritten.
+// Visits [0, length) in chunks: single bytes up to the first 8-byte
+// boundary of `aligned_side`, then whole 8-byte words, then the remaining
+// bytes; calls chunk(i, width) with width a std::integral_constant of 1 or
+// 8, in increasing order of i, or decreasing when `forward` is false.
+template <typename Chunk>
+void for_each_chunk(const std::byte* aligned_side, std::size_t length, bool forward,
+                    Chunk chunk) noexcept {
+  constexpr std::integral_constant<std::size_t, 1> kByte;
+  constexpr std::integral_constant<std::size_t, 8> kWord;
+  const std::size_t misalignment = reinterpret_cast<std::uintptr_t>(aligned_side) % kWord;
+  const std::size_t head = std::min(length, misalignment == 0 ? 0 : kWord - misalignment);
+  const std::size_t words_end = head + (length - head) / kWord * kWord;
+  if (forward) {
+    for (std::size_t i = 0; i < head; ++i) chunk(i, kByte);
+    for (std::size_t i = head; i < words_end; i += kWord) chunk(i, kWord);
+    for (std::size_t i = words_end; i < length; ++i) chunk(i, kByte);
+  } else {
+    for (std::size_t i = length; i > words_end; --i) chunk(i - 1, kByte);
+    for (std::size_t i = words_end; i > head; i -= kWord) chunk(i - kWord, kWord);
+    for (std::size_t i = head; i > 0; --i) chunk(i - 1, kByte);
+  }
+}
+
+// memmove of `length` bytes. A shared side is accessed with relaxed atomics,
+// 8 bytes at a time where the shared side is aligned (the destination's
+// alignment is chosen when both are shared; where the other side is shared
+// and misaligned, load_bytes/store_bytes fall back to bytes). Chunks go in
+// the direction that reads every source byte before it is overwritten: each
+// chunk is read whole before it is written, and it only overwrites source
+// bytes that an earlier chunk has already read.
 inline void move_bytes(std::byte* destination, bool destination_shared, const std::byte* source,
                        bool source_shared, std::size_t length) noexcept {
   if (length == 0) return;
@@ -114,22 +142,17 @@ inline void move_bytes(std::byte* destination, bool destination_shared, const st
     std::memmove(destination, source, length);
     return;
   }
-  const auto move_one = [&](std::size_t i) {
-    const std::byte b = source_shared ? load_relaxed(source + i) : source[i];
-    if (destination_shared) {
-      store_relaxed(destination + i, b);
-    } else {
-      destination[i] = b;
-    }
-  };
-  if (reinterpret_cast<std::uintptr_t>(destination) <= reinterpret_cast<std::uintptr_t>(source)) {
-    for (std::size_t i = 0; i < length; ++i) move_one(i);
-  } else {
-    for (std::size_t i = length; i > 0; --i) move_one(i - 1);
-  }
+  for_each_chunk(
+      destination_shared ? destination : source, length,
+      reinterpret_cast<std::uintptr_t>(destination) <= reinterpret_cast<std::uintptr_t>(source),
+      [&](std::size_t i, auto width) {
+        store_bytes<width>(destination + i, load_bytes<width>(source + i, source_shared),
+                           destination_shared);
+      });
 }
 
-// memset of `length` bytes; byte by byte with relaxed atomics when shared.
+// memset of `length` bytes; when shared, relaxed atomics, 8 bytes at a time
+// once the destination is aligned.
 inline void fill_bytes(std::byte* destination, bool shared, std::uint8_t value,
                        std::size_t length) noexcept {
   if (length == 0) return;
@@ -137,7 +160,11 @@ inline void fill_bytes(std::byte* destination, bool shared, std::uint8_t value,
     std::memset(destination, value, length);
     return;
   }
-  for (std::size_t i = 0; i < length; ++i) store_relaxed(destination + i, std::byte{value});
+  for_each_chunk(destination, length, true, [&](std::size_t i, auto width) {
+    Bytes<width> pattern;
+    pattern.fill(std::byte{value});
+    store_bytes<width>(destination + i, pattern, true);
+  });
 }
 
 }  // namespace wrt::platform::detail
