@@ -3,7 +3,9 @@
 // C entry point is noexcept; the library builds with -fno-exceptions.
 #pragma once
 
+#include <cstring>
 #include <new>
+#include <type_traits>
 #include <variant>
 
 #include "wrt/platform.h"
@@ -63,6 +65,17 @@ class AnyPageAllocator {
 static_assert(PageAllocator<AnyPageAllocator>);
 
 using Memory = LinearMemory<AnyPageAllocator>;
+
+// A C enum's value as its underlying integer, read without loading the
+// enum: C passes any int in a C enum, and a C++ load of a value outside the
+// enumerators' range is undefined (UBSan: invalid-enum-load). Every enum
+// that comes from the caller is read through this, then range-checked.
+template <typename Enum>
+std::underlying_type_t<Enum> raw_value(const Enum& value) noexcept {
+  std::underlying_type_t<Enum> raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return raw;
+}
 
 // Records `error` as the calling thread's last failure (wrt_last_error) and
 // returns its status.

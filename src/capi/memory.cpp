@@ -15,15 +15,21 @@ using capi::status_of;
 
 namespace {
 
-bool valid_op(wrt_rmw_op op) noexcept { return op >= WRT_RMW_ADD && op <= WRT_RMW_XCHG; }
+// The operation, if `op` (from the caller, see raw_value) is one.
+std::optional<RmwOp> rmw_op(const wrt_rmw_op& op) noexcept {
+  const auto raw = capi::raw_value(op);
+  if (raw < WRT_RMW_ADD || raw > WRT_RMW_XCHG) return std::nullopt;
+  return static_cast<RmwOp>(raw);
+}
 
 std::optional<MemoryType> memory_type(const wrt_memory_type& type) noexcept {
-  if (type.index != WRT_INDEX_I32 && type.index != WRT_INDEX_I64) return std::nullopt;
+  const auto index = capi::raw_value(type.index);
+  if (index != WRT_INDEX_I32 && index != WRT_INDEX_I64) return std::nullopt;
   MemoryType result;
   result.initial_pages = type.initial_pages;
   if (type.has_maximum) result.maximum_pages = type.maximum_pages;
   result.shared = type.shared;
-  result.index = type.index == WRT_INDEX_I32 ? IndexType::I32 : IndexType::I64;
+  result.index = index == WRT_INDEX_I32 ? IndexType::I32 : IndexType::I64;
   result.page_size = type.page_size;
   return result;
 }
@@ -159,9 +165,10 @@ wrt_status wrt_memory_store_v128(wrt_memory* memory, uint64_t address,
   }                                                                                               \
   wrt_status wrt_memory_atomic_rmw_##suffix(wrt_memory* memory, wrt_rmw_op op, uint64_t address,  \
                                             T value, T* old) WRT_NOEXCEPT {                       \
-    if (memory == nullptr || old == nullptr || !valid_op(op)) [[unlikely]]                        \
+    const auto cpp_op = rmw_op(op);                                                               \
+    if (memory == nullptr || old == nullptr || !cpp_op) [[unlikely]]                              \
       return invalid("wrt_memory_atomic_rmw_" #suffix ": null or not a wrt_rmw_op");              \
-    return deliver(memory->memory.atomic_rmw<T>(static_cast<RmwOp>(op), address, value), old);    \
+    return deliver(memory->memory.atomic_rmw<T>(*cpp_op, address, value), old);                   \
   }                                                                                               \
   wrt_status wrt_memory_atomic_cmpxchg_##suffix(wrt_memory* memory, uint64_t address, T expected, \
                                                 T replacement, T* old) WRT_NOEXCEPT {             \

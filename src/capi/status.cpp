@@ -41,9 +41,10 @@ wrt_status invalid(const char* operation) noexcept {
 extern "C" {
 
 const char* wrt_error_message(wrt_status status) WRT_NOEXCEPT {
-  if (status == WRT_OK) return "OK";
-  if (status < WRT_INVALID_ARGUMENT || status > WRT_NOT_SHARED) return "unknown wrt_status";
-  return wrt::platform::error_code_name(static_cast<wrt::platform::ErrorCode>(status - 1));
+  const auto raw = wrt::platform::capi::raw_value(status);
+  if (raw == WRT_OK) return "OK";
+  if (raw < WRT_INVALID_ARGUMENT || raw > WRT_NOT_SHARED) return "unknown wrt_status";
+  return wrt::platform::error_code_name(static_cast<wrt::platform::ErrorCode>(raw - 1));
 }
 
 wrt_status wrt_last_error(wrt_error* out) WRT_NOEXCEPT {
