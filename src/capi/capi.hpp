@@ -79,10 +79,15 @@ std::underlying_type_t<Enum> raw_value(const Enum& value) noexcept {
 
 // Records `error` as the calling thread's last failure (wrt_last_error) and
 // returns its status.
-wrt_status fail(const Error& error) noexcept;
+// Out of line and cold, its parts in registers: the accessors' success
+// path then needs no stack frame for an Error.
+[[gnu::cold]] wrt_status fail(ErrorCode code, const char* message, int os_errno) noexcept;
+inline wrt_status fail(const Error& error) noexcept {
+  return fail(error.code(), error.message(), error.os_errno());
+}
 // WRT_INVALID_ARGUMENT for a null handle or pointer, or an enum out of range;
 // `operation` names the call (static text).
-wrt_status invalid(const char* operation) noexcept;
+[[gnu::cold]] wrt_status invalid(const char* operation) noexcept;
 
 // A Result's status, recording the error; the value is the caller's.
 template <typename T>

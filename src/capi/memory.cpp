@@ -13,6 +13,11 @@ using capi::fail;
 using capi::invalid;
 using capi::status_of;
 
+// The per-access entry points inline the whole C++ accessor (the compiler
+// would otherwise keep e.g. detail::load_bytes out of line, shared by several
+// wrappers): the C ABI's goal is <= 1.05x the C++ call (docs/BENCHMARKS.md).
+#define WRT_CAPI_ACCESSOR [[gnu::flatten]]
+
 namespace {
 
 // The operation, if `op` (from the caller, see raw_value) is one.
@@ -110,18 +115,18 @@ wrt_status wrt_memory_write(wrt_memory* memory, uint64_t address, const void* by
 }
 
 // One definition per width: the C names differ only in the type's suffix.
-#define WRT_PLAIN_ACCESS(suffix, T)                                                       \
-  wrt_status wrt_memory_load_##suffix(const wrt_memory* memory, uint64_t address, T* out) \
-      WRT_NOEXCEPT {                                                                      \
-    if (memory == nullptr || out == nullptr) [[unlikely]]                                 \
-      return invalid("wrt_memory_load_" #suffix ": null");                                \
-    return deliver(memory->memory.load<T>(address), out);                                 \
-  }                                                                                       \
-  wrt_status wrt_memory_store_##suffix(wrt_memory* memory, uint64_t address, T value)     \
-      WRT_NOEXCEPT {                                                                      \
-    if (memory == nullptr) [[unlikely]]                                                   \
-      return invalid("wrt_memory_store_" #suffix ": null memory");                        \
-    return status_of(memory->memory.store<T>(address, value));                            \
+#define WRT_PLAIN_ACCESS(suffix, T)                                                              \
+  WRT_CAPI_ACCESSOR wrt_status wrt_memory_load_##suffix(const wrt_memory* memory,                \
+                                                        uint64_t address, T* out) WRT_NOEXCEPT { \
+    if (memory == nullptr || out == nullptr) [[unlikely]]                                        \
+      return invalid("wrt_memory_load_" #suffix ": null");                                       \
+    return deliver(memory->memory.load<T>(address), out);                                        \
+  }                                                                                              \
+  WRT_CAPI_ACCESSOR wrt_status wrt_memory_store_##suffix(wrt_memory* memory, uint64_t address,   \
+                                                         T value) WRT_NOEXCEPT {                 \
+    if (memory == nullptr) [[unlikely]]                                                          \
+      return invalid("wrt_memory_store_" #suffix ": null memory");                               \
+    return status_of(memory->memory.store<T>(address, value));                                   \
   }
 WRT_PLAIN_ACCESS(u8, uint8_t)
 WRT_PLAIN_ACCESS(u16, uint16_t)
@@ -150,31 +155,31 @@ wrt_status wrt_memory_store_v128(wrt_memory* memory, uint64_t address,
   return status_of(memory->memory.store(address, bytes));
 }
 
-#define WRT_ATOMIC_ACCESS(suffix, T)                                                              \
-  wrt_status wrt_memory_atomic_load_##suffix(const wrt_memory* memory, uint64_t address, T* out)  \
-      WRT_NOEXCEPT {                                                                              \
-    if (memory == nullptr || out == nullptr) [[unlikely]]                                         \
-      return invalid("wrt_memory_atomic_load_" #suffix ": null");                                 \
-    return deliver(memory->memory.atomic_load<T>(address), out);                                  \
-  }                                                                                               \
-  wrt_status wrt_memory_atomic_store_##suffix(wrt_memory* memory, uint64_t address, T value)      \
-      WRT_NOEXCEPT {                                                                              \
-    if (memory == nullptr) [[unlikely]]                                                           \
-      return invalid("wrt_memory_atomic_store_" #suffix ": null memory");                         \
-    return status_of(memory->memory.atomic_store<T>(address, value));                             \
-  }                                                                                               \
-  wrt_status wrt_memory_atomic_rmw_##suffix(wrt_memory* memory, wrt_rmw_op op, uint64_t address,  \
-                                            T value, T* old) WRT_NOEXCEPT {                       \
-    const auto cpp_op = rmw_op(op);                                                               \
-    if (memory == nullptr || old == nullptr || !cpp_op) [[unlikely]]                              \
-      return invalid("wrt_memory_atomic_rmw_" #suffix ": null or not a wrt_rmw_op");              \
-    return deliver(memory->memory.atomic_rmw<T>(*cpp_op, address, value), old);                   \
-  }                                                                                               \
-  wrt_status wrt_memory_atomic_cmpxchg_##suffix(wrt_memory* memory, uint64_t address, T expected, \
-                                                T replacement, T* old) WRT_NOEXCEPT {             \
-    if (memory == nullptr || old == nullptr) [[unlikely]]                                         \
-      return invalid("wrt_memory_atomic_cmpxchg_" #suffix ": null");                              \
-    return deliver(memory->memory.atomic_cmpxchg<T>(address, expected, replacement), old);        \
+#define WRT_ATOMIC_ACCESS(suffix, T)                                                          \
+  WRT_CAPI_ACCESSOR wrt_status wrt_memory_atomic_load_##suffix(                               \
+      const wrt_memory* memory, uint64_t address, T* out) WRT_NOEXCEPT {                      \
+    if (memory == nullptr || out == nullptr) [[unlikely]]                                     \
+      return invalid("wrt_memory_atomic_load_" #suffix ": null");                             \
+    return deliver(memory->memory.atomic_load<T>(address), out);                              \
+  }                                                                                           \
+  WRT_CAPI_ACCESSOR wrt_status wrt_memory_atomic_store_##suffix(                              \
+      wrt_memory* memory, uint64_t address, T value) WRT_NOEXCEPT {                           \
+    if (memory == nullptr) [[unlikely]]                                                       \
+      return invalid("wrt_memory_atomic_store_" #suffix ": null memory");                     \
+    return status_of(memory->memory.atomic_store<T>(address, value));                         \
+  }                                                                                           \
+  WRT_CAPI_ACCESSOR wrt_status wrt_memory_atomic_rmw_##suffix(                                \
+      wrt_memory* memory, wrt_rmw_op op, uint64_t address, T value, T* old) WRT_NOEXCEPT {    \
+    const auto cpp_op = rmw_op(op);                                                           \
+    if (memory == nullptr || old == nullptr || !cpp_op) [[unlikely]]                          \
+      return invalid("wrt_memory_atomic_rmw_" #suffix ": null or not a wrt_rmw_op");          \
+    return deliver(memory->memory.atomic_rmw<T>(*cpp_op, address, value), old);               \
+  }                                                                                           \
+  WRT_CAPI_ACCESSOR wrt_status wrt_memory_atomic_cmpxchg_##suffix(                            \
+      wrt_memory* memory, uint64_t address, T expected, T replacement, T* old) WRT_NOEXCEPT { \
+    if (memory == nullptr || old == nullptr) [[unlikely]]                                     \
+      return invalid("wrt_memory_atomic_cmpxchg_" #suffix ": null");                          \
+    return deliver(memory->memory.atomic_cmpxchg<T>(address, expected, replacement), old);    \
   }
 WRT_ATOMIC_ACCESS(u8, uint8_t)
 WRT_ATOMIC_ACCESS(u16, uint16_t)
@@ -230,8 +235,8 @@ wrt_status wrt_memory_wait64(wrt_memory* memory, uint64_t address, uint64_t expe
   return deliver_wait(memory->memory.atomic_wait64(address, expected, timeout_ns), out);
 }
 
-wrt_status wrt_memory_notify(wrt_memory* memory, uint64_t address, uint32_t count,
-                             uint32_t* woken) WRT_NOEXCEPT {
+WRT_CAPI_ACCESSOR wrt_status wrt_memory_notify(wrt_memory* memory, uint64_t address, uint32_t count,
+                                               uint32_t* woken) WRT_NOEXCEPT {
   if (memory == nullptr || woken == nullptr) [[unlikely]]
     return invalid("wrt_memory_notify: null");
   return deliver(memory->memory.atomic_notify(address, count), woken);

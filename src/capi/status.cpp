@@ -27,13 +27,13 @@ thread_local wrt_error last_error{WRT_OK, 0, "no error"};
 
 }  // namespace
 
-wrt_status fail(const Error& error) noexcept {
-  last_error = {status_for(error.code()), error.os_errno(), error.message()};
+wrt_status fail(ErrorCode code, const char* message, int os_errno) noexcept {
+  last_error = {status_for(code), os_errno, message};
   return last_error.status;
 }
 
 wrt_status invalid(const char* operation) noexcept {
-  return fail(Error(ErrorCode::InvalidArgument, operation));
+  return fail(ErrorCode::InvalidArgument, operation, 0);
 }
 
 }  // namespace wrt::platform::capi
