@@ -1,4 +1,4 @@
-/* C1: the header alone, compiled by the ctest C1_HeaderCompilesAsStrictC11
+/* C1: the header alone, compiled by the ctest C2_TestsInC.C1_HeaderCompilesAsStrictC11
  * with -std=c11 -pedantic -Wall -Wextra -Werror and nothing else. */
 #include <wrt/platform.h>
 
