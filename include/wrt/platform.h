@@ -213,7 +213,8 @@ typedef enum wrt_wait_result {
 
 /* Creates a memory of `type` (initial pages zeroed) over `*allocator`, which
  * it takes: on return, success or not, `*allocator` is null and the caller
- * must not destroy it (unless WRT_INVALID_ARGUMENT for a null argument).
+ * must not destroy it (except after WRT_INVALID_ARGUMENT for a null
+ * argument or an index outside wrt_index_type: then nothing was taken).
  * Errors: WRT_INVALID_ARGUMENT (the type: E1, W1), WRT_CAPACITY_EXCEEDED,
  * then the allocator's. */
 wrt_status wrt_memory_create(wrt_allocator** allocator, const wrt_memory_type* type,

@@ -341,6 +341,31 @@ static void C1_MemoryOverAStaticBuffer(void) {
   CHECK_OK(wrt_memory_destroy(memory));
 }
 
+static void C1_Memory64WithOneBytePages(void) {
+  /* E1: an I64 memory of 1-byte pages; sizes count bytes, and the byte past
+   * the size is out of bounds although its OS page is committed (E6). */
+  wrt_memory_type type = {3, 70000, true, false, WRT_INDEX_I64, 1};
+  wrt_allocator* allocator;
+  wrt_memory* memory;
+  CHECK_OK(wrt_mmap_allocator_create(NULL, &allocator));
+  CHECK_OK(wrt_memory_create(&allocator, &type, &memory));
+  uint64_t pages, previous;
+  uint8_t byte;
+  uint16_t u16;
+  CHECK_OK(wrt_memory_size(memory, &pages));
+  CHECK(pages == 3);
+  CHECK_OK(wrt_memory_store_u8(memory, 2, 7));
+  CHECK_STATUS(wrt_memory_load_u8(memory, 3, &byte), WRT_OUT_OF_BOUNDS);
+  CHECK_STATUS(wrt_memory_load_u16(memory, 2, &u16), WRT_OUT_OF_BOUNDS);
+  CHECK_OK(wrt_memory_grow(memory, 69997, &previous));
+  CHECK(previous == 3);
+  CHECK_OK(wrt_memory_load_u8(memory, 69999, &byte));
+  CHECK(byte == 0);
+  CHECK_STATUS(wrt_memory_load_u8(memory, 70000, &byte), WRT_OUT_OF_BOUNDS);
+  CHECK_STATUS(wrt_memory_grow(memory, 1, &previous), WRT_CAPACITY_EXCEEDED);
+  CHECK_OK(wrt_memory_destroy(memory));
+}
+
 int main(void) {
   RUN(C1_CreateChecksTheTypeAndTakesTheAllocator);
   RUN(C1_GrowReturnsThePreviousSizeAndStopsAtTheMaximum);
@@ -351,5 +376,6 @@ int main(void) {
   RUN(C1_FillCopyAndInitAreCheckedBeforeWriting);
   RUN(C1_WaitAndNotifyErrorsAndImmediateResults);
   RUN(C1_MemoryOverAStaticBuffer);
+  RUN(C1_Memory64WithOneBytePages);
   return 0;
 }
