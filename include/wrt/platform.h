@@ -25,7 +25,7 @@
  *   if (wrt_mmap_allocator_create(NULL, &allocator) != WRT_OK) ...
  *   if (wrt_memory_create(&allocator, &type, &memory) != WRT_OK) ...
  *   uint32_t word;
- *   wrt_status status = wrt_memory_load_u32(memory, 65536, &word) WRT_NOEXCEPT;
+ *   wrt_status status = wrt_memory_load_u32(memory, 65536, &word);
  *   // status == WRT_OUT_OF_BOUNDS: puts(wrt_error_message(status))
  */
 #ifndef WRT_PLATFORM_H_
