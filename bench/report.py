@@ -111,9 +111,26 @@ COMPARISONS += [
     for pages in (1, 16, 256) for keep, keep_label in ((65536, "64 KiB"), (1 << 20, "1 MiB"))
 ]
 
+# The C ABI (issue 20, C1): include/wrt/platform.h against the C++ call.
+COMPARISONS += [
+    ("C ABI `wrt_memory_notify` with nobody waiting vs `LinearMemory::atomic_notify`",
+     "BM_CAbiNotifyNoWaiters_C", "BM_CAbiNotifyNoWaiters_Cpp", (1.05, "≤ 1.05×"), "capi"),
+    ("C ABI `wrt_memory_load_u32` vs `LinearMemory::load<std::uint32_t>` (inlined)",
+     "BM_CAbiLoadU32_C", "BM_CAbiLoadU32_Cpp", (1.05, "≤ 1.05×"), "capi"),
+    ("C ABI `wrt_memory_load_u32` vs `load<std::uint32_t>` through a call not inlined",
+     "BM_CAbiLoadU32_C", "BM_CAbiLoadU32_CppOutOfLine", (1.05, "≤ 1.05×"), None),
+]
+
 # Why a goal is missed and what would close it, from the analysis recorded
 # in docs (callgrind and scratch micro-benchmarks); shown only when missed.
 NOTES = {
+    "capi": (
+        "A C entry point is a call the caller's compiler cannot inline (the C++ accessor is "
+        "header-only and inlines into the loop); the wrapper itself adds two null checks and the "
+        "store through the out-parameter (`src/capi/memory.cpp`, `[[gnu::flatten]]`, errors in a "
+        "cold function), and against a C++ call kept out of line it costs no more. What would "
+        "close it: link-time optimisation across the library and the runtime (`-flto`), or "
+        "inline fast paths in the header, which would expose the handle's layout."),
     "wake": (
         "`wake` with nobody waiting makes no system call (F7), but it orders the caller's store "
         "to the word before its look at the waiter count with "

@@ -5,7 +5,7 @@
 # Wine, and one more run when Wine, not the test, lost its server).
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86_64)
-set(CMAKE_C_COMPILER x86_64-w64-mingw32-gcc-posix)  # googletest's project enables C
+set(CMAKE_C_COMPILER x86_64-w64-mingw32-gcc-posix)  # googletest and tests/c (the C ABI)
 set(CMAKE_CXX_COMPILER x86_64-w64-mingw32-g++-posix)
 set(CMAKE_RC_COMPILER x86_64-w64-mingw32-windres)
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static")

@@ -2,7 +2,9 @@
 # Installs wrt-platform (release build, no tests) into a scratch prefix, then
 # builds and runs against it, as a runtime would: tests/package/consumer.cpp
 # twice (through the CMake package wrt_platform::wrt_platform and through
-# pkg-config) and the example guest examples/shared_guest.cpp (CMake package).
+# pkg-config), the C consumer tests/package/consumer.c (pkg-config, strict
+# C11) and the example guests examples/shared_guest.cpp and examples/c_guest.c
+# (CMake package).
 # Fails if an install rule, a public name or a package dependency is missing,
 # or if a program reports a surprise.
 set -euo pipefail
@@ -27,12 +29,20 @@ echo "  consumer through the CMake package wrt_platform::wrt_platform: ran" >>"$
 
 export PKG_CONFIG_PATH="$PWD/$work/prefix/lib/pkgconfig:$PWD/$work/prefix/lib64/pkgconfig"
 # shellcheck disable=SC2046  # pkg-config prints several flags on purpose
-c++ tests/package/consumer.cpp -o "$work/pkg-config-consumer" $(pkg-config --cflags --libs wrt-platform)
+c++ -std=c++20 tests/package/consumer.cpp -o "$work/pkg-config-consumer" \
+  $(pkg-config --cflags --libs wrt-platform)
 "$work/pkg-config-consumer"
 echo "  consumer through pkg-config wrt-platform: ran" >>"$ran"
+# shellcheck disable=SC2046
+cc -std=c11 -pedantic -Wall -Wextra -Werror tests/package/consumer.c -o "$work/pkg-config-c-consumer" \
+  $(pkg-config --cflags --libs wrt-platform)
+"$work/pkg-config-c-consumer"
+echo "  consumer in C through pkg-config wrt-platform: ran" >>"$ran"
 
 cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$log"
 cmake --build "$work/examples" >> "$log"
 "$work/examples/shared_guest"
 echo "  example guest examples/shared_guest.cpp: ran" >>"$ran"
-echo "check-install: CMake package and pkg-config consumers and the example guest built and ran"
+"$work/examples/c_guest"
+echo "  example guest in C examples/c_guest.c: ran" >>"$ran"
+echo "check-install: CMake package and pkg-config consumers (C++ and C) and the example guests built and ran"

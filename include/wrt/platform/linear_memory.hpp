@@ -358,10 +358,13 @@ class LinearMemory {
     return type_.page_size == 1 ? bytes : bytes / kWasmPageSize;
   }
 
-  // Only a shared memory can have waiters (W4: NotShared otherwise).
+  // Only a shared memory can have waiters (W4: NotShared otherwise). The
+  // byte length is mapped, so it fits size_t (the cast: -Wconversion on
+  // 32-bit hosts, where src/capi instantiates this).
   void expect_no_waiters() const noexcept {
     if (type_.shared && base_ != nullptr)
-      detail::expect_no_waiters_in(base_, byte_length(), "LinearMemory destroyed");
+      detail::expect_no_waiters_in(base_, static_cast<std::size_t>(byte_length()),
+                                   "LinearMemory destroyed");
   }
 
   // The byte at a checked address (< byte_length(), so it fits size_t).
