@@ -2,7 +2,9 @@
 # Installs wrt-platform (release build, no tests) into a scratch prefix, then
 # builds and runs against it, as a runtime would: tests/package/consumer.cpp
 # twice (through the CMake package wrt_platform::wrt_platform and through
-# pkg-config) and the example guest examples/shared_guest.cpp (CMake package).
+# pkg-config), the conformance kit wrt_platform::conformance against the
+# library's adapter (tests/package/conformance) and the example guest
+# examples/shared_guest.cpp (CMake package).
 # Fails if an install rule, a public name or a package dependency is missing,
 # or if a program reports a surprise.
 set -euo pipefail
@@ -31,8 +33,15 @@ c++ tests/package/consumer.cpp -o "$work/pkg-config-consumer" $(pkg-config --cfl
 "$work/pkg-config-consumer"
 echo "  consumer through pkg-config wrt-platform: ran" >>"$ran"
 
+# The conformance kit (installed when GoogleTest is found, as here).
+cmake -S tests/package/conformance -B "$work/conformance" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$log"
+cmake --build "$work/conformance" >> "$log"
+"$work/conformance/conformance_consumer" >> "$log"
+echo "  conformance kit through the CMake package: ran" >>"$ran"
+
 cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$log"
 cmake --build "$work/examples" >> "$log"
 "$work/examples/shared_guest"
 echo "  example guest examples/shared_guest.cpp: ran" >>"$ran"
-echo "check-install: CMake package and pkg-config consumers and the example guest built and ran"
+echo "check-install: CMake package and pkg-config consumers, the conformance kit and the example guest built and ran"
