@@ -111,13 +111,14 @@ void f6_wake_wakes_waiters_and_never_counts_more_than_it_woke(Adapter& adapter) 
 }
 
 constexpr Case kCases[] = {
-    {"F2_WaitReturnsNotEqualAtOnceWhenTheWordDiffers", false,
+    {"F2_WaitReturnsNotEqualAtOnceWhenTheWordDiffers", Needs::Nothing,
      f2_wait_returns_not_equal_at_once_when_the_word_differs},
-    {"F3_AZeroOrNegativeTimeoutChecksOnce", false, f3_a_zero_or_negative_timeout_checks_once},
-    {"F5_TimedOutMeansTheDeadlinePassed", false, f5_timed_out_means_the_deadline_passed},
-    {"F6_WakeWithNobodyWaitingOrACountOfZeroWakesNobody", false,
+    {"F3_AZeroOrNegativeTimeoutChecksOnce", Needs::Nothing,
+     f3_a_zero_or_negative_timeout_checks_once},
+    {"F5_TimedOutMeansTheDeadlinePassed", Needs::Nothing, f5_timed_out_means_the_deadline_passed},
+    {"F6_WakeWithNobodyWaitingOrACountOfZeroWakesNobody", Needs::Nothing,
      f6_wake_with_nobody_waiting_or_a_count_of_zero_wakes_nobody},
-    {"F6_WakeWakesWaitersAndNeverCountsMoreThanItWoke", false,
+    {"F6_WakeWakesWaitersAndNeverCountsMoreThanItWoke", Needs::Nothing,
      f6_wake_wakes_waiters_and_never_counts_more_than_it_woke},
 };
 

@@ -41,8 +41,11 @@ class KitTest : public testing::Test {
   void TestBody() override {
     const auto adapter = (*factory_)();
     ASSERT_NE(adapter, nullptr) << "the adapter factory returned null";
-    if (case_.needs_traps && !adapter->capabilities().traps)
+    const Capabilities capabilities = adapter->capabilities();
+    if (case_.needs != Needs::Nothing && !capabilities.traps)
       GTEST_SKIP() << "the implementation declares no traps (Capabilities::traps)";
+    if (case_.needs == Needs::Guard && capabilities.guard_bytes == 0)
+      GTEST_SKIP() << "the implementation declares no guard region (Capabilities::guard_bytes)";
     case_.run(*adapter);
   }
 

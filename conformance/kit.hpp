@@ -18,11 +18,14 @@
 
 namespace wrt::platform::conformance::kit {
 
-// One test of the kit: its name (starting with the clause ID), whether it
-// needs Capabilities::traps, and its body.
+// What a case needs of Capabilities: nothing, traps, or traps and a guard.
+enum class Needs { Nothing, Traps, Guard };
+
+// One test of the kit: its name (starting with the clause ID), what it
+// needs, and its body.
 struct Case {
   const char* name;
-  bool needs_traps;
+  Needs needs;
   void (*run)(Adapter&);
 };
 

@@ -1,6 +1,7 @@
-// The kit's trap cases (need Capabilities::traps): T1, T2, T4 through
-// Adapter::catch_traps, on a memory whose second page is reserved (below
-// its maximum) but not committed.
+// The kit's trap cases (need Capabilities::traps, the guard case also
+// Capabilities::guard_bytes): T1, T2, T4 through Adapter::catch_traps, on a
+// memory whose second page is reserved (below its maximum) but not
+// committed, and in the guard after a memory's maximum.
 #include <cstdint>
 #include <optional>
 
@@ -62,6 +63,18 @@ void t1_an_access_past_the_committed_end_traps_and_the_thread_recovers(Adapter& 
   trap_past_the_end_and_recover(adapter);
 }
 
+// T1 in the guard: loads of the first and the last guard byte after a
+// memory grown to its maximum trap (loads only: nothing is written there).
+void t1_a_load_in_the_guard_after_the_maximum_traps(Adapter& adapter) {
+  const auto memory = make_memory(adapter, MemoryType{.initial_pages = 1, .maximum_pages = 2});
+  ASSERT_NE(memory, nullptr);
+  ASSERT_TRUE(memory->grow(1).has_value());
+  std::byte* const guard = memory->data() + 2 * kPage;
+  std::byte* const last = guard + adapter.capabilities().guard_bytes - 1;
+  expect_trap_at(catch_access(adapter, guard, false), guard, "load at the first guard byte");
+  expect_trap_at(catch_access(adapter, last, false), last, "load at the last guard byte");
+}
+
 void t2_committed_bytes_never_trap(Adapter& adapter) {
   const auto memory = make_memory(adapter, MemoryType{.initial_pages = 2, .maximum_pages = 3});
   ASSERT_NE(memory, nullptr);
@@ -77,10 +90,12 @@ void t4_traps_are_caught_on_a_new_thread(Adapter& adapter) {
 }
 
 constexpr Case kCases[] = {
-    {"T1_AnAccessPastTheCommittedEndTrapsAndTheThreadRecovers", true,
+    {"T1_AnAccessPastTheCommittedEndTrapsAndTheThreadRecovers", Needs::Traps,
      t1_an_access_past_the_committed_end_traps_and_the_thread_recovers},
-    {"T2_CommittedBytesNeverTrap", true, t2_committed_bytes_never_trap},
-    {"T4_TrapsAreCaughtOnANewThread", true, t4_traps_are_caught_on_a_new_thread},
+    {"T1_ALoadInTheGuardAfterTheMaximumTraps", Needs::Guard,
+     t1_a_load_in_the_guard_after_the_maximum_traps},
+    {"T2_CommittedBytesNeverTrap", Needs::Traps, t2_committed_bytes_never_trap},
+    {"T4_TrapsAreCaughtOnANewThread", Needs::Traps, t4_traps_are_caught_on_a_new_thread},
 };
 
 }  // namespace

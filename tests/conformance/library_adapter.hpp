@@ -14,6 +14,9 @@ namespace wrt::platform::conformance_test {
 
 namespace conformance = wrt::platform::conformance;
 
+// One page of guard after every memory's maximum (A10).
+inline constexpr std::size_t kGuardBytes = kWasmPageSize;
+
 class LibraryMemory final : public conformance::Memory {
  public:
   explicit LibraryMemory(LinearMemory<MmapPageAllocator> memory) : memory_(std::move(memory)) {}
@@ -62,9 +65,12 @@ class LibraryFutex final : public conformance::Futex {
 
 class LibraryAdapter final : public conformance::Adapter {
  public:
+  conformance::Capabilities capabilities() const override {
+    return {.traps = true, .guard_bytes = kGuardBytes};
+  }
   Result<std::unique_ptr<conformance::Memory>> create_memory(const MemoryType& type) override {
     auto memory = LinearMemory<MmapPageAllocator>::create(
-        MmapPageAllocator({.maximum_pages = 1024, .guard_bytes = kWasmPageSize}), type);
+        MmapPageAllocator({.maximum_pages = 1024, .guard_bytes = kGuardBytes}), type);
     if (!memory) return tl::unexpected(memory.error());
     return std::make_unique<LibraryMemory>(std::move(*memory));
   }

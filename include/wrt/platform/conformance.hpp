@@ -47,6 +47,10 @@ struct Capabilities {
   // below its maximum) inside Adapter::catch_traps is reported as a trap
   // (T1, T2, T4).
   bool traps = true;
+  // Bytes directly after a memory's maximum that are never accessible, so
+  // that an access there traps (A10's guard region; T1 touches the first
+  // and the last). 0: no guard, and the kit touches no byte past a maximum.
+  std::size_t guard_bytes = 0;
 };
 
 // One linear memory, as LinearMemory<A> (section W). The kit creates
