@@ -3,8 +3,9 @@
 # builds and runs against it, as a runtime would: tests/package/consumer.cpp
 # twice (through the CMake package wrt_platform::wrt_platform and through
 # pkg-config), the C consumer tests/package/consumer.c (pkg-config, strict
-# C11) and the example guests examples/shared_guest.cpp and examples/c_guest.c
-# (CMake package).
+# C11), the conformance kit wrt_platform::conformance against the library's
+# adapter (tests/package/conformance) and the example guests
+# examples/shared_guest.cpp and examples/c_guest.c (CMake package).
 # Fails if an install rule, a public name or a package dependency is missing,
 # or if a program reports a surprise.
 set -euo pipefail
@@ -39,10 +40,17 @@ cc -std=c11 -pedantic -Wall -Wextra -Werror tests/package/consumer.c -o "$work/p
 "$work/pkg-config-c-consumer"
 echo "  consumer in C through pkg-config wrt-platform: ran" >>"$ran"
 
+# The conformance kit (installed when GoogleTest is found, as here).
+cmake -S tests/package/conformance -B "$work/conformance" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$log"
+cmake --build "$work/conformance" >> "$log"
+"$work/conformance/conformance_consumer" >> "$log"
+echo "  conformance kit through the CMake package: ran" >>"$ran"
+
 cmake -S examples -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$work/prefix" >> "$log"
 cmake --build "$work/examples" >> "$log"
 "$work/examples/shared_guest"
 echo "  example guest examples/shared_guest.cpp: ran" >>"$ran"
 "$work/examples/c_guest"
 echo "  example guest in C examples/c_guest.c: ran" >>"$ran"
-echo "check-install: CMake package and pkg-config consumers (C++ and C) and the example guests built and ran"
+echo "check-install: CMake package and pkg-config consumers (C++ and C), the conformance kit and the example guests built and ran"

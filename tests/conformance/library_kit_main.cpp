@@ -1,0 +1,17 @@
+// C3: the conformance kit against the library's own C++ API
+// (library_adapter.hpp), where every case must pass. A binary of its own:
+// the trap cases install the trap handler in this process, which the
+// project's other tests never do outside a death-test child.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "library_adapter.hpp"
+
+int main(int argc, char** argv) {
+  testing::InitGoogleTest(&argc, argv);
+  wrt::platform::conformance::register_conformance_tests(
+      [] { return std::make_unique<wrt::platform::conformance_test::LibraryAdapter>(); },
+      "LibraryConformance");
+  return RUN_ALL_TESTS();
+}
