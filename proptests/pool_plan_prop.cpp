@@ -3,8 +3,8 @@
 // a reset touches every committed page exactly once (zeroed in place or
 // discarded, the image with the rest) and keeps it accessible (M2, M3, M6); a
 // commit makes exactly the new memory accessible from what the last tenant
-// left, replacing a mapped image that is not the wanted one (M3, M6, A10); an image's mapping covers its bytes with whole OS
-// pages and at most one partial page at each end (M4).
+// left, replacing a mapped image that is not the wanted one (M3, M6, A10); an image's mapping
+// covers its bytes with whole OS pages and at most one partial page at each end (M4).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>

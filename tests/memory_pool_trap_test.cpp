@@ -171,7 +171,7 @@ TEST(PooledTrapRegistry, T6_M5_FailedAllocateAndFailedResetGiveTheirRegistryEntr
   ASSERT_TRUE(a.allocate(2));
   EXPECT_EQ(trap::claimed_entries(), claimed_before + 1);
   fault::fail(fault::OsCall::Madvise, EINVAL);
-  fault::fail(fault::OsCall::MapFixed, EINVAL);  // and its fallback (S8)
+  fault::fail(fault::OsCall::MapFixed, EINVAL);               // and its fallback (S8)
   EXPECT_FALSE(a.deallocate(a.base(), a.committed_bytes()));  // the slot is retired
   fault::reset();
   EXPECT_EQ(pool.retired_slots(), 1u);

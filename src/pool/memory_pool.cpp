@@ -130,19 +130,19 @@ Result<void> commit_range(std::byte* base, ByteRange range) noexcept {
   return prim::commit(base + range.offset, range.bytes);
 }
 
-// The reset of a slot whose first `committed` bytes were accessible, of
-// which the first `kept` are zeroed in place (M7): zeroes the kept pages that
-// may hold a non-zero byte and returns the part of `discard` (the committed
-// bytes past the kept ones) that may hold a byte the OS would not give
-// afresh, from its first such page to its last: what the one madvise must
-// cover. Pages PAGEMAP_SCAN does not report read zero or the image already.
-// Where the scan cannot tell, from there on every kept byte is zeroed and
-// all the rest of `discard` is returned.
+// The reset of a slot whose first `kept` bytes are zeroed in place and
+// whose next bytes, `discard`, are returned to the OS (M7): zeroes the kept
+// pages that may hold a non-zero byte and returns the part of `discard`
+// that holds pages of its own (written, or the zero page a read mapped),
+// from its first such page to its last: what the one madvise must cover.
+// Pages PAGEMAP_SCAN does not report read zero or the image already and
+// hold no memory. Where the scan cannot tell, from there on every kept byte
+// is zeroed and all the rest of `discard` is returned.
 ByteRange zero_dirty(std::byte* base, std::size_t kept, ByteRange discard) noexcept {
   std::size_t dirty_from = discard.end();
   std::size_t dirty_to = discard.offset;
-  const auto mark = [&](std::size_t from, std::size_t to) {
-    if (from < kept) std::memset(base + from, 0, std::min(to, kept) - from);
+  const auto mark = [&](std::size_t from, std::size_t to, bool zero_page) {
+    if (from < kept && !zero_page) std::memset(base + from, 0, std::min(to, kept) - from);
     if (to > kept) {
       dirty_from = std::min(dirty_from, std::max(from, kept));
       dirty_to = std::max(dirty_to, to);
@@ -154,13 +154,13 @@ ByteRange zero_dirty(std::byte* base, std::size_t kept, ByteRange discard) noexc
     std::array<prim::PageRun, 16> runs;
     const auto scanned = prim::scan_dirty_pages(base + from, base + end, runs);
     if (!scanned || scanned->reached <= base + from) {
-      mark(from, end);
+      mark(from, end, false);
       break;
     }
     for (const prim::PageRun& run : std::span(runs).first(scanned->runs)) {
       const std::size_t run_from = std::max(static_cast<std::size_t>(run.begin - base), from);
       const std::size_t run_to = std::min(static_cast<std::size_t>(run.end - base), end);
-      if (run_from < run_to) mark(run_from, run_to);
+      if (run_from < run_to) mark(run_from, run_to, run.zero_page);
     }
     from = std::min(static_cast<std::size_t>(scanned->reached - base), end);
   }
@@ -357,9 +357,8 @@ Result<void> PooledPageAllocator::reset_slot(std::size_t committed_bytes,
   detail::SlotRecord& record = pool_->records[slot_];
   const auto plan = detail::plan_reset(committed_bytes, keep_resident_bytes, record.image);
   // Nothing kept: the one madvise over everything is the cheapest reset.
-  const ByteRange discard = plan.zero.empty()
-                                ? plan.discard
-                                : detail::zero_dirty(base, plan.zero.bytes, plan.discard);
+  const ByteRange discard =
+      plan.zero.empty() ? plan.discard : detail::zero_dirty(base, plan.zero.bytes, plan.discard);
   if (!discard.empty() && !prim::discard(base + discard.offset, discard.bytes)) {
     // madvise cannot (EINVAL on locked pages under mlockall, or any other
     // failure): fresh inaccessible address space mapped over everything past

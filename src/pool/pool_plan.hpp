@@ -168,8 +168,10 @@ constexpr CommitPlan plan_commit(std::size_t committed_bytes, std::size_t access
   if (!unmap.empty()) from = std::min(from, unmap.offset);
   const std::size_t surplus =
       accessible_bytes > committed_bytes ? accessible_bytes - committed_bytes : 0;
-  return {unmap, keep_image ? ByteRange{} : wanted,
-          split_around({from, committed_bytes - from}, wanted), {committed_bytes, surplus}};
+  return {unmap,
+          keep_image ? ByteRange{} : wanted,
+          split_around({from, committed_bytes - from}, wanted),
+          {committed_bytes, surplus}};
 }
 
 // What a reset does to a slot whose first `committed_bytes` were accessible

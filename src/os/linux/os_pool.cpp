@@ -171,12 +171,14 @@ Result<ScanResult> scan_dirty_pages(std::byte* begin, std::byte* end,
   // if it is present and is neither the shared zero page (what a read of
   // anonymous memory maps) nor the file's own page (what a read of a
   // private file mapping maps; a write copies it into an anonymous page), or
-  // is swapped out. PAGE_IS_WRITTEN would be exact but needs a userfaultfd
-  // in async write-protect mode over the range: docs/SPEC.md M7.
+  // is swapped out. The zero page is reported, flagged, so that the caller
+  // can unmap it too. PAGE_IS_WRITTEN would tell writes since the last reset
+  // but needs a userfaultfd in async write-protect mode over the range:
+  // docs/SPEC.md M7.
   arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-  arg.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_FILE;
-  arg.category_mask = PAGE_IS_PFNZERO | PAGE_IS_FILE;
-  arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+  arg.category_inverted = PAGE_IS_FILE;
+  arg.category_mask = PAGE_IS_FILE;
+  arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO;
   int count = -1;
   const int error = os_call(OsCall::PagemapScan, [&] {
     count = ioctl(*fd, PAGEMAP_SCAN, &arg);
@@ -186,7 +188,8 @@ Result<ScanResult> scan_dirty_pages(std::byte* begin, std::byte* end,
   const auto n = std::min(static_cast<std::size_t>(count), static_cast<std::size_t>(arg.vec_len));
   for (std::size_t i = 0; i < n; ++i)
     runs[i] = {reinterpret_cast<std::byte*>(found[i].start),
-               reinterpret_cast<std::byte*>(found[i].end)};
+               reinterpret_cast<std::byte*>(found[i].end),
+               (found[i].categories & PAGE_IS_PFNZERO) != 0};
   return ScanResult{n, reinterpret_cast<std::byte*>(arg.walk_end)};
 }
 
