@@ -263,8 +263,13 @@ class Driver {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  const std::array<std::size_t, 4> keeps{0, os_page(), kWasmPageSize,
-                                         kWasmPageSize + 2 * os_page()};
+  // Below 256 KiB the kept bytes are memset; from there on scanned (M7).
+  const std::array<std::size_t, 6> keeps{0,
+                                         os_page(),
+                                         kWasmPageSize,
+                                         kWasmPageSize + 2 * os_page(),
+                                         kMaxPages * kWasmPageSize,
+                                         std::size_t{1} << 30};
   const std::size_t keep = keeps[in.ConsumeIntegralInRange<std::size_t>(0, keeps.size() - 1)];
   auto pool = MemoryPool::create({kSlots, kMaxPages, 0, keep});
   FUZZ_CHECK(pool.has_value());
