@@ -185,12 +185,15 @@ Result<ScanResult> scan_dirty_pages(std::byte* begin, std::byte* end,
     return count >= 0;
   });
   if (error != 0) return tl::unexpected(os_error(error, "ioctl: PAGEMAP_SCAN failed"));
+  // The kernel's addresses are 64-bit fields; ours fit uintptr_t (X1).
+  const auto address = [](__u64 value) {
+    return reinterpret_cast<std::byte*>(static_cast<std::uintptr_t>(value));
+  };
   const auto n = std::min(static_cast<std::size_t>(count), static_cast<std::size_t>(arg.vec_len));
   for (std::size_t i = 0; i < n; ++i)
-    runs[i] = {reinterpret_cast<std::byte*>(found[i].start),
-               reinterpret_cast<std::byte*>(found[i].end),
+    runs[i] = {address(found[i].start), address(found[i].end),
                (found[i].categories & PAGE_IS_PFNZERO) != 0};
-  return ScanResult{n, reinterpret_cast<std::byte*>(arg.walk_end)};
+  return ScanResult{n, address(arg.walk_end)};
 }
 
 }  // namespace wrt::platform::prim
