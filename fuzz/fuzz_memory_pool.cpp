@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -26,6 +27,9 @@
 
 #include "check.hpp"
 #include "wrt/platform/memory_pool.hpp"
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+#include "os/fault_injection.hpp"
+#endif
 
 using namespace wrt::platform;
 
@@ -263,6 +267,13 @@ class Driver {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+  // Half the inputs run where PAGEMAP_SCAN is missing (qemu-user's ENOSYS):
+  // the reset's fallback zeroes every kept byte (M7).
+  wrt::platform::fault::reset();
+  if (in.ConsumeBool())
+    wrt::platform::fault::fail(wrt::platform::fault::OsCall::PagemapScan, ENOSYS, 0, UINT32_MAX);
+#endif
   // Below 256 KiB the kept bytes are memset; from there on scanned (M7).
   const std::array<std::size_t, 6> keeps{0,
                                          os_page(),
@@ -286,5 +297,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     image.emplace(ModelImage{std::move(*created), std::move(bytes), offset});
   }
   Driver(*pool, keep, {nullptr, &*made[0], &*made[1]}).run(in);
+#ifdef WRT_PLATFORM_FAULT_INJECTION
+  wrt::platform::fault::reset();
+#endif
   return 0;
 }
