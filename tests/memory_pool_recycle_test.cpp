@@ -106,8 +106,9 @@ CycleCalls cycle(MemoryPool& pool, const MemoryImage* image, std::uint32_t pages
 
 // --- M6: the steady state ------------------------------------------------------
 
-// With keep_resident_bytes 0 the release is one madvise; with kept bytes it
-// is one PAGEMAP_SCAN (and a madvise only when the tenant wrote past them).
+// With keep_resident_bytes 0 the release is one madvise; with fewer kept
+// bytes than the memory, a memset and one madvise; with 256 KiB kept, one
+// PAGEMAP_SCAN (and a madvise only when the tenant wrote past them).
 TEST_F(PoolRecycle, M6_M7_SteadyStateAcquireMakesNoSystemCallAndReleaseAtMostOne) {
   auto image = MemoryImage::create(image_bytes(3 * os_page() + 10, 5), 100);
   ASSERT_TRUE(succeeds(image));
@@ -115,9 +116,9 @@ TEST_F(PoolRecycle, M6_M7_SteadyStateAcquireMakesNoSystemCallAndReleaseAtMostOne
   for (const MemoryImage* with : images) {
     for (const std::size_t keep : {std::size_t{0}, kPage, 4 * kPage}) {
       MemoryPool pool = *MemoryPool::create({2, 4, kPage, keep});
-      (void)cycle(pool, with, 2);  // the first tenant commits (and maps)
+      (void)cycle(pool, with, 4);  // the first tenant commits (and maps)
       for (int round = 0; round < 5; ++round) {
-        const CycleCalls calls = cycle(pool, with, 2);
+        const CycleCalls calls = cycle(pool, with, 4);
         EXPECT_EQ(calls.start, 0u) << "keep " << keep << " image " << (with != nullptr);
         EXPECT_LE(calls.release, 1u) << "keep " << keep << " image " << (with != nullptr);
       }
@@ -307,7 +308,8 @@ TEST_F(PoolRecycle, M7_WithoutTheScanEveryKeptByteIsZeroed) {
   }
 }
 
-// Below kScanKeptFromBytes (256 KiB) the kept bytes are zeroed with a memset
+// Below kScanKeptFromBytes (256 KiB) of kept bytes in the memory, they are
+// zeroed with a memset
 // that costs less than the ioctl: a memory no larger than them is recycled
 // without any system call at all.
 TEST_F(PoolRecycle, M6_M7_FewKeptBytesAreZeroedWithoutAnySystemCall) {

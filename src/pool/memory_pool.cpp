@@ -359,7 +359,7 @@ Result<void> PooledPageAllocator::reset_slot(std::size_t committed_bytes,
   // Nothing kept: the one madvise over everything is the cheapest reset.
   // Few kept bytes: a memset of them costs less than the scan's ioctl (M7).
   ByteRange discard = plan.discard;
-  if (!plan.zero.empty() && pool_->layout.keep_resident_bytes >= detail::kScanKeptFromBytes)
+  if (plan.zero.bytes >= detail::kScanKeptFromBytes)
     discard = detail::zero_dirty(base, plan.zero.bytes, plan.discard);
   else
     std::memset(base, 0, plan.zero.bytes);

@@ -189,9 +189,10 @@ struct ResetPlan {
   std::size_t accessible_after;
 };
 
-// From how many kept bytes (PoolConfig::keep_resident_bytes) the reset asks
-// the OS which kept pages may hold a non-zero byte instead of zeroing them
-// all (M7): about where a memset of them costs as much as the ioctl (~1 us).
+// From how many kept bytes (of a memory: keep_resident_bytes capped at the
+// memory and at its image) the reset asks the OS which kept pages may hold
+// a non-zero byte instead of zeroing them all (M7): about where a memset of
+// them costs as much as the ioctl (~2 us here).
 inline constexpr std::size_t kScanKeptFromBytes = std::size_t{256} << 10;
 
 constexpr ResetPlan plan_reset(std::size_t committed_bytes, std::size_t keep_resident_bytes,

@@ -15,7 +15,7 @@
 // and keeps its image mapped (reading the pristine image), and acquire() prefers a slot that
 // maps the wanted image, so that in the steady state (the same image at the same size)
 // acquire() and allocate() make no system call and a release at most one. From 256 KiB of
-// keep_resident_bytes on, the reset zeroes only the kept pages a tenant may have written
+// kept bytes in a memory on, the reset zeroes only the kept pages a tenant may have written
 // (Linux 6.7+ PAGEMAP_SCAN; all of them elsewhere). A stale pointer into a free slot therefore
 // reads zeros or that image, never a tenant's byte, and faults past the last memory.
 //
@@ -61,8 +61,8 @@ struct PoolConfig {
   std::size_t guard_bytes = 0;
   // Bytes at the start of a slot that a reset zeroes in place and keeps
   // resident (rounded down to the OS page); the rest is returned to the OS.
-  // From 256 KiB on, only the kept pages that may hold a non-zero byte are
-  // zeroed (docs/SPEC.md M7).
+  // From 256 KiB of them in a memory on, only the kept pages that may hold
+  // a non-zero byte are zeroed (docs/SPEC.md M7).
   std::size_t keep_resident_bytes = 0;
   // Every slot reserves at least this many bytes from its base, rounded up to
   // kWasmPageSize, whatever maximum_pages (T5 for every slot); its guard
