@@ -434,7 +434,8 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
     // everything that may be accessible or mapped (no byte was written).
     // Keep the slot if that worked (it is clean and holds nothing), else
     // take it out of service.
-    if (prim::map_reserved(base, std::max(committed_bytes, record.accessible)))
+    const std::size_t touched = std::max(committed_bytes, record.accessible);
+    if (touched == 0 || prim::map_reserved(base, touched))
       record = {};
     else
       release_slot(false);
