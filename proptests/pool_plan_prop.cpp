@@ -1,10 +1,10 @@
 // Properties of the memory pool's pure plans (src/pool/pool_plan.hpp), checked
 // page by page against a map of what each OS page of a slot must undergo:
-// a reset touches every committed page exactly once (zeroed in place, mapped
-// over as the image, or discarded) and keeps only a prefix accessible (M2,
-// M3); a commit makes exactly the new memory accessible from what the last
-// reset kept (M3, A10); an image's mapping covers its bytes with whole OS
-// pages and at most one partial page at each end (M4).
+// a reset touches every committed page exactly once (zeroed in place or
+// discarded, the image with the rest) and keeps it accessible (M2, M3, M6); a
+// commit makes exactly the new memory accessible from what the last tenant
+// left, replacing a mapped image that is not the wanted one (M3, M6, A10); an image's mapping
+// covers its bytes with whole OS pages and at most one partial page at each end (M4).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -51,45 +51,56 @@ RC_GTEST_PROP(PoolPlanProp, M2_M3_ResetTouchesEveryCommittedPageExactlyOnce, ())
   const ByteRange image = image_within(committed);
   const auto plan = detail::plan_reset(committed * kOsPage, keep, image);
 
-  // Zeroed, remapped or discarded: every committed page once, none twice.
-  const auto touched =
-      coverage(committed, {plan.zero, plan.image, plan.discard.before, plan.discard.after});
+  // Zeroed or discarded: every committed page once, none twice.
+  const auto touched = coverage(committed, {plan.zero, plan.discard});
   for (std::size_t p = 0; p < committed; ++p) RC_ASSERT(touched[p] == 1);
-  // What stays accessible is a prefix no longer than keep, before the image.
+  // The zeroed prefix is no longer than keep and ends before the image.
   RC_ASSERT(plan.zero.offset == 0u);
-  RC_ASSERT(plan.accessible_after == plan.zero.bytes);
-  RC_ASSERT(plan.accessible_after <= keep);
-  if (!image.empty()) RC_ASSERT(plan.accessible_after <= image.offset);
-  // Everything else is made inaccessible.
-  RC_ASSERT(plan.protect.offset == plan.accessible_after);
-  RC_ASSERT(plan.protect.end() == committed * kOsPage);
+  RC_ASSERT(plan.zero.bytes <= keep);
+  if (!image.empty()) RC_ASSERT(plan.zero.bytes <= image.offset);
+  // Everything committed stays accessible (M6).
+  RC_ASSERT(plan.accessible_after == committed * kOsPage);
   // As much is kept as the rules allow.
   std::size_t expected_kept = std::min(keep, committed * kOsPage);
   if (!image.empty()) expected_kept = std::min(expected_kept, image.offset);
-  RC_ASSERT(plan.accessible_after == expected_kept);
+  RC_ASSERT(plan.zero.bytes == expected_kept);
 }
 
-RC_GTEST_PROP(PoolPlanProp, M3_A10_CommitMakesExactlyTheNewMemoryAccessible, ()) {
+RC_GTEST_PROP(PoolPlanProp, M3_M6_A10_CommitMakesExactlyTheNewMemoryAccessible, ()) {
   const std::size_t committed = *rc::gen::inRange<std::size_t>(0, 9) * kOsPagesPerWasmPage;
   const std::size_t accessible = *rc::gen::inRange<std::size_t>(0, 10 * kOsPagesPerWasmPage);
-  const ByteRange image = image_within(committed);
-  const auto plan = detail::plan_commit(committed * kOsPage, accessible * kOsPage, image);
+  const ByteRange wanted = image_within(committed);
+  // What the last tenant left mapped lies within what it left accessible;
+  // half the time it is the wanted image, when that fits there.
+  ByteRange mapped = image_within(accessible);
+  const bool same_image =
+      !wanted.empty() && wanted.end() <= accessible * kOsPage && *rc::gen::arbitrary<bool>();
+  if (same_image) mapped = wanted;
+  const auto plan =
+      detail::plan_commit(committed * kOsPage, accessible * kOsPage, mapped, wanted, same_image);
   const std::size_t span = std::max(committed, accessible);
 
-  // After the plan each page of the memory is accessible exactly once over:
-  // kept from before, mapped as the image (over kept pages too) or committed.
-  std::vector<int> state(span, 0);
+  // After the plan each page of the memory is accessible: left so, mapped as
+  // the image or committed; nothing past it is; the wanted image is mapped.
+  std::vector<int> state(span, 0);  // 0 inaccessible, 1 accessible, 2 wanted image
   for (std::size_t p = 0; p < accessible; ++p) state[p] = 1;
-  for (std::size_t p = image.offset / kOsPage; p < image.end() / kOsPage; ++p) state[p] = 1;
+  if (same_image)
+    for (std::size_t p = mapped.offset / kOsPage; p < mapped.end() / kOsPage; ++p) state[p] = 2;
+  for (std::size_t p = plan.unmap.offset / kOsPage; p < plan.unmap.end() / kOsPage; ++p)
+    state[p] = 0;
+  for (std::size_t p = plan.image.offset / kOsPage; p < plan.image.end() / kOsPage; ++p)
+    state[p] = 2;
+  if (!same_image) RC_ASSERT(plan.unmap == mapped);
   const auto committed_now = coverage(span, {plan.commit.before, plan.commit.after});
   const auto decommitted = coverage(span, {plan.decommit});
   for (std::size_t p = 0; p < span; ++p) {
     RC_ASSERT(committed_now[p] <= 1);
-    RC_ASSERT(committed_now[p] == 0 || state[p] == 0);  // nothing committed twice
+    RC_ASSERT(committed_now[p] == 0 || state[p] != 2);  // never over the image
     const bool accessible_after = (state[p] + committed_now[p] > 0) && decommitted[p] == 0;
     RC_ASSERT(accessible_after == (p < committed));
+    const bool in_wanted = p >= wanted.offset / kOsPage && p < wanted.end() / kOsPage;
+    RC_ASSERT((state[p] == 2) == in_wanted);
   }
-  RC_ASSERT(plan.image == image);
 }
 
 RC_GTEST_PROP(PoolPlanProp, M4_TheImageMappingCoversItsBytesWithWholePages, ()) {

@@ -32,8 +32,9 @@ TEST(PoolPlan, M1_EverySlotHoldsItsMemoryAndItsOwnGuard) {
   EXPECT_EQ(layout->reservation_bytes, kOsPage + 4 * 4 * kPage + kPage);
 }
 
-TEST(PoolPlan, M1_TheHeaderHoldsTheStateAndTwelveBytesPerSlot) {
-  static_assert(kHeaderBytesPerSlot == 12 || sizeof(std::size_t) != 8);
+TEST(PoolPlan, M1_M6_TheHeaderHoldsTheStateAndARecordPerSlot) {
+  // Accessible bytes, mapped image (id and range), free-list entry.
+  static_assert(kHeaderBytesPerSlot == 36 || sizeof(std::size_t) != 8);
   const std::size_t fit = (kOsPage - kState) / kHeaderBytesPerSlot;
   EXPECT_EQ(plan_pool({static_cast<std::uint32_t>(fit), 1, 0, 0}, kOsPage, kState)->header_bytes,
             kOsPage);
@@ -133,80 +134,97 @@ TEST(PoolPlan, M4_SplitAroundAHole) {
 }
 
 TEST(PoolPlan, M4_CommitMapsTheImageAndMakesTheRestAccessible) {
-  const auto plan = plan_commit(3 * kPage, 0, {kOsPage, 2 * kOsPage});
+  const auto plan = plan_commit(3 * kPage, 0, {}, {kOsPage, 2 * kOsPage}, false);
+  EXPECT_TRUE(plan.unmap.empty());
   EXPECT_EQ(plan.image, (ByteRange{kOsPage, 2 * kOsPage}));
   EXPECT_EQ(plan.commit.before, (ByteRange{0, kOsPage}));
   EXPECT_EQ(plan.commit.after, (ByteRange{3 * kOsPage, 3 * kPage - 3 * kOsPage}));
   EXPECT_TRUE(plan.decommit.empty());
-  const auto plain = plan_commit(kPage, 0, {});
+  const auto plain = plan_commit(kPage, 0, {}, {}, false);
   EXPECT_TRUE(plain.image.empty());
   EXPECT_EQ(plain.commit.before, (ByteRange{0, kPage}));
   EXPECT_TRUE(plain.commit.after.empty());
 }
 
-// What the last reset kept accessible is not committed again; what lies
+// What the last tenant left accessible is not committed again; what lies
 // past the new memory is made inaccessible.
-TEST(PoolPlan, M3_CommitStartsFromTheKeptBytes) {
-  const auto same = plan_commit(kPage, kPage, {});
+TEST(PoolPlan, M3_M6_CommitStartsFromWhatTheLastTenantLeftAccessible) {
+  const auto same = plan_commit(kPage, kPage, {}, {}, false);
   EXPECT_TRUE(same.commit.before.empty());
   EXPECT_TRUE(same.commit.after.empty());
   EXPECT_TRUE(same.decommit.empty());
-  const auto larger = plan_commit(3 * kPage, kPage, {});
+  const auto larger = plan_commit(3 * kPage, kPage, {}, {}, false);
   EXPECT_EQ(larger.commit.before, (ByteRange{kPage, 2 * kPage}));
   EXPECT_TRUE(larger.decommit.empty());
-  const auto smaller = plan_commit(kPage, 3 * kPage, {});
+  const auto smaller = plan_commit(kPage, 3 * kPage, {}, {}, false);
   EXPECT_TRUE(smaller.commit.before.empty());
   EXPECT_TRUE(smaller.commit.after.empty());
   EXPECT_EQ(smaller.decommit, (ByteRange{kPage, 2 * kPage}));
-  // An image over kept bytes is mapped over them; nothing else changes.
-  const auto imaged = plan_commit(2 * kPage, 2 * kPage, {0, kOsPage});
+  // An image over accessible bytes is mapped over them; nothing else changes.
+  const auto imaged = plan_commit(2 * kPage, 2 * kPage, {}, {0, kOsPage}, false);
   EXPECT_EQ(imaged.image, (ByteRange{0, kOsPage}));
   EXPECT_TRUE(imaged.commit.before.empty());
   EXPECT_TRUE(imaged.commit.after.empty());
   EXPECT_TRUE(imaged.decommit.empty());
 }
 
-TEST(PoolPlan, M2_M3_ResetZeroesTheKeptBytesAndDiscardsTheRest) {
+// The steady state: the same image at the same size costs nothing.
+TEST(PoolPlan, M6_TheSameImageStillMappedIsNotMappedAgain) {
+  const ByteRange image{kOsPage, 2 * kOsPage};
+  const auto plan = plan_commit(2 * kPage, 2 * kPage, image, image, true);
+  EXPECT_TRUE(plan.unmap.empty());
+  EXPECT_TRUE(plan.image.empty());
+  EXPECT_TRUE(plan.commit.before.empty());
+  EXPECT_TRUE(plan.commit.after.empty());
+  EXPECT_TRUE(plan.decommit.empty());
+}
+
+// Another image (or none) first replaces the mapped one by inaccessible
+// space, then everything from its start is committed again around the new.
+TEST(PoolPlan, M2_M6_AnotherImageReplacesTheMappedOne) {
+  const ByteRange old_image{kOsPage, 2 * kOsPage};
+  const ByteRange new_image{4 * kOsPage, kOsPage};
+  const auto plan = plan_commit(2 * kPage, 2 * kPage, old_image, new_image, false);
+  EXPECT_EQ(plan.unmap, old_image);
+  EXPECT_EQ(plan.image, new_image);
+  EXPECT_EQ(plan.commit.before, (ByteRange{kOsPage, 3 * kOsPage}));
+  EXPECT_EQ(plan.commit.after, (ByteRange{5 * kOsPage, 2 * kPage - 5 * kOsPage}));
+  const auto none = plan_commit(kPage, kPage, old_image, {}, false);
+  EXPECT_EQ(none.unmap, old_image);
+  EXPECT_TRUE(none.image.empty());
+  EXPECT_EQ(none.commit.before, (ByteRange{kOsPage, kPage - kOsPage}));
+}
+
+TEST(PoolPlan, M2_M3_M6_ResetZeroesTheKeptBytesAndDiscardsTheRestKeepingItAccessible) {
   const auto plan = plan_reset(4 * kPage, kPage, {});
   EXPECT_EQ(plan.zero, (ByteRange{0, kPage}));
-  EXPECT_TRUE(plan.image.empty());
-  EXPECT_EQ(plan.discard.before, (ByteRange{kPage, 3 * kPage}));
-  EXPECT_TRUE(plan.discard.after.empty());
-  EXPECT_EQ(plan.protect, (ByteRange{kPage, 3 * kPage}));
-  EXPECT_EQ(plan.accessible_after, kPage);
+  EXPECT_EQ(plan.discard, (ByteRange{kPage, 3 * kPage}));
+  EXPECT_EQ(plan.accessible_after, 4 * kPage);
 }
 
 TEST(PoolPlan, M3_ResetZeroesNoMoreThanWasCommitted) {
   const auto plan = plan_reset(kPage, 3 * kPage, {});
   EXPECT_EQ(plan.zero, (ByteRange{0, kPage}));
-  EXPECT_TRUE(plan.discard.before.empty());
-  EXPECT_TRUE(plan.discard.after.empty());
-  EXPECT_TRUE(plan.protect.empty());
+  EXPECT_TRUE(plan.discard.empty());
   EXPECT_EQ(plan.accessible_after, kPage);
   const auto empty = plan_reset(0, 3 * kPage, {});
   EXPECT_TRUE(empty.zero.empty());
-  EXPECT_TRUE(empty.protect.empty());
+  EXPECT_TRUE(empty.discard.empty());
   EXPECT_EQ(empty.accessible_after, 0u);
 }
 
-// The image's pages are neither zeroed (that would copy them) nor discarded
-// (the whole range is mapped over); the kept bytes end where the image starts.
-TEST(PoolPlan, M4_ResetMapsOverTheImageAndKeepsOnlyTheBytesBeforeIt) {
+// The image's pages are not zeroed (that would copy them): the kept bytes end
+// where the image starts, and the one discard covers the image too.
+TEST(PoolPlan, M4_M6_ResetDiscardsTheImageWithTheRestAndKeepsOnlyTheBytesBeforeIt) {
   const ByteRange image{2 * kOsPage, 2 * kOsPage};
   const auto kept = plan_reset(2 * kPage, kPage, image);
   EXPECT_EQ(kept.zero, (ByteRange{0, 2 * kOsPage}));
-  EXPECT_EQ(kept.image, image);
-  EXPECT_TRUE(kept.discard.before.empty());
-  EXPECT_EQ(kept.discard.after, (ByteRange{4 * kOsPage, 2 * kPage - 4 * kOsPage}));
-  EXPECT_EQ(kept.protect, (ByteRange{2 * kOsPage, 2 * kPage - 2 * kOsPage}));
-  EXPECT_EQ(kept.accessible_after, 2 * kOsPage);
+  EXPECT_EQ(kept.discard, (ByteRange{2 * kOsPage, 2 * kPage - 2 * kOsPage}));
+  EXPECT_EQ(kept.accessible_after, 2 * kPage);
 
   const auto none_kept = plan_reset(2 * kPage, 0, image);
   EXPECT_TRUE(none_kept.zero.empty());
-  EXPECT_EQ(none_kept.discard.before, (ByteRange{0, 2 * kOsPage}));
-  EXPECT_EQ(none_kept.discard.after, (ByteRange{4 * kOsPage, 2 * kPage - 4 * kOsPage}));
-  EXPECT_EQ(none_kept.protect, (ByteRange{0, 2 * kPage}));
-  EXPECT_EQ(none_kept.accessible_after, 0u);
+  EXPECT_EQ(none_kept.discard, (ByteRange{0, 2 * kPage}));
 }
 
 TEST(PoolPlan, M1_FreeListIsLastInFirstOutAndBounded) {
@@ -221,6 +239,24 @@ TEST(PoolPlan, M1_FreeListIsLastInFirstOutAndBounded) {
   EXPECT_EQ(list.pop(), 7u);
   EXPECT_FALSE(list.pop().has_value());
   EXPECT_EQ(list.size(), 0u);
+}
+
+TEST(PoolPlan, M6_FreeListPrefersAWantedSlotWithinItsWindowKeepingTheOrder) {
+  std::uint32_t storage[4] = {};
+  FreeList list(storage, 4);
+  for (const std::uint32_t slot : {1u, 2u, 3u, 4u}) EXPECT_TRUE(list.push(slot));
+  const auto even = [](std::uint32_t slot) { return slot % 2 == 0; };
+  // 4 is on top and wanted; then 2, found below 3.
+  EXPECT_EQ(list.pop_preferring(even, 4), 4u);
+  EXPECT_EQ(list.pop_preferring(even, 4), 2u);
+  EXPECT_EQ(list.pop(), 3u);  // the others kept their order
+  EXPECT_TRUE(list.push(3));
+  EXPECT_TRUE(list.push(5));
+  // Nothing wanted within the window: the top.
+  EXPECT_EQ(list.pop_preferring([](std::uint32_t slot) { return slot == 1; }, 2), 5u);
+  EXPECT_EQ(list.pop_preferring([](std::uint32_t slot) { return slot == 1; }, 2), 1u);
+  EXPECT_EQ(list.pop(), 3u);
+  EXPECT_FALSE(list.pop_preferring(even, 4).has_value());
 }
 
 }  // namespace

@@ -38,6 +38,34 @@ Result<void> map_reserved(std::byte* p, std::size_t bytes) noexcept;
 Result<int> create_image_file(std::span<const std::byte> data, std::size_t data_offset,
                               std::size_t file_bytes) noexcept;
 
+// A run of OS pages [begin, end) that a scan found mapped.
+struct PageRun {
+  std::byte* begin;
+  std::byte* end;
+  // The run maps the shared zero page (what a read of anonymous memory
+  // maps): it reads zero and holds no memory of its own.
+  bool zero_page;
+};
+
+// What one scan found: `runs` runs, in address order, and the address the
+// scan reached (the runs cover every possibly non-zero page before it).
+struct ScanResult {
+  std::size_t runs;
+  std::byte* reached;
+};
+
+// Finds the pages of [begin, end) (OS-page aligned, private mappings:
+// anonymous or of a file) that are mapped other than as the file's own
+// pages: present (the zero page is flagged) or swapped out
+// (ioctl(PAGEMAP_SCAN), Linux 6.7+). Every page it does not report reads
+// what the OS gives afresh (zero, or the file) and holds no memory of its
+// own; a reported page that is not the zero page may hold anything. Stops
+// early when `runs` is full. Fails (errno ENOTTY or EINVAL where the kernel
+// lacks the ioctl) when it cannot tell: the caller then treats every page as
+// written. docs/SAFETY.md, "Memory pool".
+Result<ScanResult> scan_dirty_pages(std::byte* begin, std::byte* end,
+                                    std::span<PageRun> runs) noexcept;
+
 // Closes a descriptor from create_image_file().
 void close_file(int fd) noexcept;
 

@@ -30,12 +30,15 @@ enum class OsCall : unsigned {
   Ftruncate,
   Pwrite,
   AddSeals,
+  // Memory pool, Linux: the PAGEMAP_SCAN ioctl that finds a slot's dirty kept
+  // pages, and the one open of /proc/self/pagemap it needs.
+  PagemapScan,
   // The trap registry's heap allocations (src/trap/fault_registry.cpp): not a
   // system call, but the one resource a registration needs that a test
   // cannot exhaust on demand.
   RegistryAlloc,
 };
-inline constexpr std::size_t kOsCallCount = 13;
+inline constexpr std::size_t kOsCallCount = 14;
 
 #ifdef WRT_PLATFORM_FAULT_INJECTION
 // Runs the test's hook for `call`, if any (fault::before), then counts

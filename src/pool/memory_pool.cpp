@@ -1,6 +1,7 @@
 #include "wrt/platform/memory_pool.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -21,17 +22,17 @@ namespace detail {
 
 // What a MemoryPool and every allocator acquired from it share; freed with
 // the last of them (reference count). It lives in the first page(s) of the
-// pool's own reservation, followed by each slot's accessible bytes and the
-// free list's storage.
+// pool's own reservation, followed by each slot's record and the free list's
+// storage.
 struct PoolState {
   std::atomic<std::uint32_t> references{1};
   PoolConfig config;
   PoolLayout layout;
   std::byte* mapping = nullptr;  // the one reservation, as mmap returned it
   std::byte* first_slot = nullptr;
-  // Per slot: how many bytes from its start are accessible while it is free
-  // (what the last reset kept). Read and written only by the slot's holder.
-  std::size_t* accessible = nullptr;
+  // Per slot: what its last tenant left accessible and mapped (M6). Written
+  // only by the slot's holder; read under `mutex` to choose a free slot.
+  SlotRecord* records = nullptr;
   std::mutex mutex;  // guards free_list and retired
   FreeList free_list{nullptr, 0};
   std::uint32_t retired = 0;
@@ -45,6 +46,9 @@ struct PoolState {
 // an OS page of its own (no heap); the copy too, when there is one.
 struct ImageState {
   std::atomic<std::uint32_t> references{1};
+  // Names the image for as long as the process lives (never reused, unlike
+  // the state's address): a free slot remembers which image it still maps.
+  std::uint64_t id = 0;
   ImageLayout layout;
   int fd = -1;                // the memory file, when mapped copy-on-write
   std::byte* copy = nullptr;  // the bytes, when copied (no memfd)
@@ -104,19 +108,64 @@ ByteRange mapped_image_range(const ImageState* image) noexcept {
   return {static_cast<std::size_t>(image->layout.map_offset), image->layout.map_bytes};
 }
 
+// What a free slot must still map for the image to count as mapped there.
+std::uint64_t mapped_image_id(const ImageState* image) noexcept {
+  return mapped_image_range(image).empty() ? 0 : image->id;
+}
+
+// How far down the free list acquire() looks for a slot that already maps
+// the wanted image (or none): a bounded cost, whatever the pool's size (S2).
+constexpr std::uint32_t kPreferenceWindow = 16;
+
+// A free slot, preferring one whose mapped image is `image_id` (0: none).
+std::optional<std::uint32_t> take_free_slot(PoolState* pool, std::uint64_t image_id) noexcept {
+  const std::lock_guard lock(pool->mutex);
+  return pool->free_list.pop_preferring(
+      [&](std::uint32_t slot) { return pool->records[slot].image_id == image_id; },
+      kPreferenceWindow);
+}
+
 Result<void> commit_range(std::byte* base, ByteRange range) noexcept {
   if (range.empty()) return {};
   return prim::commit(base + range.offset, range.bytes);
 }
 
-// Returns the range's pages to the OS so that they read zero. When madvise
-// cannot (EINVAL on locked pages under mlockall, or any other failure),
-// fresh inaccessible address space mapped over them does the same (S8): the
-// old pages go with the old mapping. Fails only when both fail.
-Result<void> discard_range(std::byte* base, ByteRange range) noexcept {
-  if (range.empty()) return {};
-  if (prim::discard(base + range.offset, range.bytes)) return {};
-  return prim::map_reserved(base + range.offset, range.bytes);
+// The reset of a slot whose first `kept` bytes are zeroed in place and
+// whose next bytes, `discard`, are returned to the OS (M7): zeroes the kept
+// pages that may hold a non-zero byte and returns the part of `discard`
+// that holds pages of its own (written, or the zero page a read mapped),
+// from its first such page to its last: what the one madvise must cover.
+// Pages PAGEMAP_SCAN does not report read zero or the image already and
+// hold no memory. Where the scan cannot tell, from there on every kept byte
+// is zeroed and all the rest of `discard` is returned.
+ByteRange zero_dirty(std::byte* base, std::size_t kept, ByteRange discard) noexcept {
+  std::size_t dirty_from = discard.end();
+  std::size_t dirty_to = discard.offset;
+  const auto mark = [&](std::size_t from, std::size_t to, bool zero_page) {
+    if (from < kept && !zero_page) std::memset(base + from, 0, std::min(to, kept) - from);
+    if (to > kept) {
+      dirty_from = std::min(dirty_from, std::max(from, kept));
+      dirty_to = std::max(dirty_to, to);
+    }
+  };
+  std::size_t from = 0;
+  const std::size_t end = discard.end();
+  while (from < end) {
+    std::array<prim::PageRun, 16> runs;
+    const auto scanned = prim::scan_dirty_pages(base + from, base + end, runs);
+    if (!scanned || scanned->reached <= base + from) {
+      mark(from, end, false);
+      break;
+    }
+    for (const prim::PageRun& run : std::span(runs).first(scanned->runs)) {
+      const std::size_t run_from = std::max(static_cast<std::size_t>(run.begin - base), from);
+      const std::size_t run_to = std::min(static_cast<std::size_t>(run.end - base), end);
+      if (run_from < run_to) mark(run_from, run_to, run.zero_page);
+    }
+    from = std::min(static_cast<std::size_t>(scanned->reached - base), end);
+  }
+  if (dirty_from >= dirty_to) return {discard.offset, 0};
+  return {dirty_from, dirty_to - dirty_from};
 }
 
 Result<void> decommit_range(std::byte* base, ByteRange range) noexcept {
@@ -144,6 +193,8 @@ Result<MemoryImage> MemoryImage::create(std::span<const std::byte> bytes, std::u
   if (bytes.empty()) return image;
   auto fd = prim::create_image_file(bytes, layout->data_in_file(), layout->map_bytes);
   if (fd) {
+    static std::atomic<std::uint64_t> last_id{0};
+    state->id = last_id.fetch_add(1, std::memory_order_relaxed) + 1;
     state->fd = *fd;
     return image;
   }
@@ -197,11 +248,14 @@ Result<MemoryPool> MemoryPool::create(PoolConfig config) {
   const auto slots_from = reinterpret_cast<std::uintptr_t>(*mapping + layout->header_bytes);
   state->first_slot = *mapping + layout->header_bytes +
                       ((kWasmPageSize - slots_from % kWasmPageSize) % kWasmPageSize);
-  // The header's fresh pages are zero: every slot starts fully inaccessible.
-  static_assert(sizeof(PoolState) % alignof(std::size_t) == 0);
-  state->accessible = reinterpret_cast<std::size_t*>(*mapping + sizeof(PoolState));
+  // The header's fresh pages are zero: every slot starts fully inaccessible,
+  // with no image.
+  static_assert(sizeof(PoolState) % alignof(detail::SlotRecord) == 0);
+  state->records = reinterpret_cast<detail::SlotRecord*>(*mapping + sizeof(PoolState));
+  for (std::uint32_t slot = 0; slot < config.slots; ++slot)
+    new (state->records + slot) detail::SlotRecord;
   state->free_list = detail::FreeList(
-      reinterpret_cast<std::uint32_t*>(state->accessible + config.slots), config.slots);
+      reinterpret_cast<std::uint32_t*>(state->records + config.slots), config.slots);
   // Pushed last to first so that acquire() hands out slot 0 first.
   for (std::uint32_t slot = config.slots; slot > 0; --slot) state->free_list.push(slot - 1);
   return MemoryPool(state);
@@ -227,11 +281,8 @@ Result<PooledPageAllocator> MemoryPool::acquire(const MemoryImage* image) {
   if (state_ == nullptr)
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "MemoryPool::acquire: the pool was moved from"));
-  std::optional<std::uint32_t> slot;
-  {
-    const std::lock_guard lock(state_->mutex);
-    slot = state_->free_list.pop();
-  }
+  const std::optional<std::uint32_t> slot = detail::take_free_slot(
+      state_, detail::mapped_image_id(image != nullptr ? image->state_ : nullptr));
   if (!slot)
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "MemoryPool::acquire: every slot is in use"));
@@ -303,17 +354,27 @@ PooledPageAllocator::~PooledPageAllocator() {
 Result<void> PooledPageAllocator::reset_slot(std::size_t committed_bytes,
                                              std::size_t keep_resident_bytes) noexcept {
   std::byte* const base = pool_->slot_base(slot_);
-  const auto plan =
-      detail::plan_reset(committed_bytes, keep_resident_bytes, detail::mapped_image_range(image_));
-  std::memset(base, 0, plan.zero.bytes);
-  if (!plan.image.empty()) {
-    if (auto remapped = prim::map_reserved(base + plan.image.offset, plan.image.bytes); !remapped)
+  detail::SlotRecord& record = pool_->records[slot_];
+  const auto plan = detail::plan_reset(committed_bytes, keep_resident_bytes, record.image);
+  // Nothing kept: the one madvise over everything is the cheapest reset.
+  // Few kept bytes: a memset of them costs less than the scan's ioctl (M7).
+  ByteRange discard = plan.discard;
+  if (plan.zero.bytes >= detail::kScanKeptFromBytes)
+    discard = detail::zero_dirty(base, plan.zero.bytes, plan.discard);
+  else
+    std::memset(base, 0, plan.zero.bytes);
+  if (!discard.empty() && !prim::discard(base + discard.offset, discard.bytes)) {
+    // madvise cannot (EINVAL on locked pages under mlockall, or any other
+    // failure): fresh inaccessible address space mapped over everything past
+    // the kept bytes does the same (S8); the old pages, and the image, go
+    // with the old mapping.
+    if (auto remapped = prim::map_reserved(base + plan.discard.offset, plan.discard.bytes);
+        !remapped)
       return remapped;
+    record = {plan.zero.bytes, 0, {}};
+    return {};
   }
-  for (const ByteRange& discard : {plan.discard.before, plan.discard.after})
-    if (auto discarded = detail::discard_range(base, discard); !discarded) return discarded;
-  if (auto protected_ = detail::decommit_range(base, plan.protect); !protected_) return protected_;
-  pool_->accessible[slot_] = plan.accessible_after;
+  record.accessible = plan.accessible_after;
   return {};
 }
 
@@ -344,11 +405,8 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
   const auto entry = trap::claim_memory_entry();
   if (!entry) return tl::unexpected(entry.error());
   if (!holds_slot()) {
-    std::optional<std::uint32_t> slot;
-    {
-      const std::lock_guard lock(pool_->mutex);
-      slot = pool_->free_list.pop();
-    }
+    const std::optional<std::uint32_t> slot =
+        detail::take_free_slot(pool_, detail::mapped_image_id(image_));
     if (!slot) {
       trap::release_entry(*entry);
       return tl::unexpected(
@@ -358,23 +416,33 @@ Result<Allocation> PooledPageAllocator::allocate(std::uint32_t initial_pages,
   }
 
   std::byte* const base = pool_->slot_base(slot_);
-  const std::size_t accessible = pool_->accessible[slot_];
-  const auto commit =
-      detail::plan_commit(committed_bytes, accessible, detail::mapped_image_range(image_));
+  detail::SlotRecord& record = pool_->records[slot_];
+  const ByteRange wanted = detail::mapped_image_range(image_);
+  const std::uint64_t wanted_id = detail::mapped_image_id(image_);
+  const auto commit = detail::plan_commit(committed_bytes, record.accessible, record.image, wanted,
+                                          wanted_id != 0 && record.image_id == wanted_id);
   Result<void> done = {};
-  if (!commit.image.empty())
+  if (!commit.unmap.empty())
+    done = prim::map_reserved(base + commit.unmap.offset, commit.unmap.bytes);
+  if (done && !commit.image.empty())
     done = prim::map_file_private(base + commit.image.offset, commit.image.bytes, image_->fd);
   if (done) done = detail::commit_range(base, commit.commit.before);
   if (done) done = detail::commit_range(base, commit.commit.after);
   if (done) done = detail::decommit_range(base, commit.decommit);
   if (!done) {
-    // Undo whatever part was done: reset everything that may be accessible,
-    // keeping nothing (no byte was written). Keep the slot if that worked
-    // (it is clean again), else take it out of service.
-    if (!reset_slot(std::max(committed_bytes, accessible), 0)) release_slot(false);
+    // Undo whatever part was done: fresh inaccessible address space over
+    // everything that may be accessible or mapped (no byte was written).
+    // Keep the slot if that worked (it is clean and holds nothing), else
+    // take it out of service.
+    const std::size_t touched = std::max(committed_bytes, record.accessible);
+    if (touched == 0 || prim::map_reserved(base, touched))
+      record = {};
+    else
+      release_slot(false);
     trap::release_entry(*entry);
     return tl::unexpected(done.error());
   }
+  record = {committed_bytes, wanted_id, wanted};
   if (image_ != nullptr && image_->copy != nullptr)
     std::memcpy(base + static_cast<std::size_t>(image_->layout.data_offset), image_->copy,
                 image_->layout.data_bytes);

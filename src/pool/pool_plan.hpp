@@ -42,8 +42,18 @@ struct PoolLayout {
   std::size_t reservation_bytes;  // header, all slots, kWasmPageSize of alignment slack
 };
 
-// Header bytes per slot: its accessible bytes and its free-list entry.
-inline constexpr std::size_t kHeaderBytesPerSlot = sizeof(std::size_t) + sizeof(std::uint32_t);
+// What the pool remembers of a free slot between tenants (docs/SPEC.md M6,
+// M7), in the header: how many bytes from its start are accessible (and read
+// zero, or the image), and which image, if any, is still mapped there.
+struct SlotRecord {
+  std::size_t accessible = 0;
+  // ImageState::id of the image mapped over `image`; 0: none.
+  std::uint64_t image_id = 0;
+  ByteRange image;
+};
+
+// Header bytes per slot: its record and its free-list entry.
+inline constexpr std::size_t kHeaderBytesPerSlot = sizeof(SlotRecord) + sizeof(std::uint32_t);
 
 // `state_bytes`: the pool's state; the header adds kHeaderBytesPerSlot per
 // slot and rounds up to the OS page.
@@ -136,46 +146,60 @@ constexpr SplitRange split_around(ByteRange range, ByteRange hole) noexcept {
 }
 
 // What allocate() does to a slot whose first `accessible_bytes` are
-// accessible (and zero: what the last reset kept): map the image's pages
-// (if any), make the rest of the committed bytes accessible, and make the
-// accessible bytes past them inaccessible (uncommitted bytes fault, A10).
-// A memory as large as the kept bytes needs no system call at all.
+// accessible and read zero (or the image still mapped there, `mapped`):
+// replace a mapped image that is not the wanted one by fresh inaccessible
+// space (`unmap`), map the wanted image's pages unless they are still mapped
+// (`same_image`), make the rest of the committed bytes accessible, and make
+// the accessible bytes past them inaccessible (uncommitted bytes fault, A10).
+// A memory of the last tenant's size and image needs no system call (M6).
 struct CommitPlan {
+  ByteRange unmap;
   ByteRange image;
   SplitRange commit;
   ByteRange decommit;
 };
 
 constexpr CommitPlan plan_commit(std::size_t committed_bytes, std::size_t accessible_bytes,
-                                 ByteRange image) noexcept {
-  const std::size_t from = std::min(accessible_bytes, committed_bytes);
+                                 ByteRange mapped, ByteRange wanted, bool same_image) noexcept {
+  const bool keep_image = same_image && !mapped.empty();
+  const ByteRange unmap = keep_image ? ByteRange{} : mapped;
+  std::size_t from = std::min(accessible_bytes, committed_bytes);
+  // What was mapped over the unmapped range is inaccessible from there on.
+  if (!unmap.empty()) from = std::min(from, unmap.offset);
   const std::size_t surplus =
       accessible_bytes > committed_bytes ? accessible_bytes - committed_bytes : 0;
-  return {image, split_around({from, committed_bytes - from}, image), {committed_bytes, surplus}};
+  return {unmap,
+          keep_image ? ByteRange{} : wanted,
+          split_around({from, committed_bytes - from}, wanted),
+          {committed_bytes, surplus}};
 }
 
 // What a reset does to a slot whose first `committed_bytes` were accessible
 // and whose `image` range (empty if none) maps an image file. The first
-// `keep_resident_bytes` (but no byte from the image on) are zeroed in place
-// and stay accessible and resident; fresh inaccessible address space is
-// mapped over the image (its private pages go with it); the other committed
-// bytes are returned to the OS (they read zero afterwards) and made
-// inaccessible. Bytes past `committed_bytes` were reset before and never
-// touched since. `accessible_after` is what the next plan_commit() starts from.
+// `keep_resident_bytes` (but no byte from the image on: zeroing there would
+// copy the image's pages) are zeroed in place and stay resident; the rest,
+// the image included, is returned to the OS with one madvise: anonymous pages
+// read zero afterwards, the image's pages read the image again (its private
+// copies go), and all of it stays accessible (M6). Bytes past
+// `committed_bytes` were inaccessible since the last allocate or grow.
+// `accessible_after` is what the next plan_commit() starts from.
 struct ResetPlan {
   ByteRange zero;
-  ByteRange image;
-  SplitRange discard;
-  ByteRange protect;
+  ByteRange discard;
   std::size_t accessible_after;
 };
+
+// From how many kept bytes (of a memory: keep_resident_bytes capped at the
+// memory and at its image) the reset asks the OS which kept pages may hold
+// a non-zero byte instead of zeroing them all (M7): about where a memset of
+// them costs as much as the ioctl (~2 us here).
+inline constexpr std::size_t kScanKeptFromBytes = std::size_t{256} << 10;
 
 constexpr ResetPlan plan_reset(std::size_t committed_bytes, std::size_t keep_resident_bytes,
                                ByteRange image) noexcept {
   std::size_t kept = std::min(keep_resident_bytes, committed_bytes);
   if (!image.empty()) kept = std::min(kept, image.offset);
-  const ByteRange rest{kept, committed_bytes - kept};
-  return {{0, kept}, image, split_around(rest, image), rest, kept};
+  return {{0, kept}, {kept, committed_bytes - kept}, committed_bytes};
 }
 
 // A stack of free slot numbers over caller-provided storage of `capacity`
@@ -189,6 +213,22 @@ class FreeList {
   constexpr std::optional<std::uint32_t> pop() noexcept {
     if (count_ == 0) return std::nullopt;
     return storage_[--count_];
+  }
+  // Pops the most recently pushed of the top `window` entries for which
+  // `wanted(slot)` holds, or the top entry when none does; the others keep
+  // their order. Bounded by `window`, not by the number of free slots (S2).
+  template <typename Wanted>
+  constexpr std::optional<std::uint32_t> pop_preferring(Wanted wanted,
+                                                        std::uint32_t window) noexcept {
+    const std::uint32_t lowest = count_ > window ? count_ - window : 0;
+    for (std::uint32_t i = count_; i > lowest; --i) {
+      if (!wanted(storage_[i - 1])) continue;
+      const std::uint32_t slot = storage_[i - 1];
+      std::copy(storage_ + i, storage_ + count_, storage_ + i - 1);
+      storage_[count_ - 1] = slot;
+      break;
+    }
+    return pop();
   }
   // False when full (a slot handed back twice): nothing is stored.
   constexpr bool push(std::uint32_t slot) noexcept {

@@ -9,7 +9,15 @@
 // allocate() makes the initial pages accessible (with the image's bytes, if any), grow() commits
 // more; deallocate() or the destructor resets the slot (the first keep_resident_bytes zeroed in
 // place, the rest returned to the OS) and hands it back to the pool. A later user of the slot sees
-// zeros or its own image, never a byte of an earlier user. See docs/SPEC.md (M1-M5).
+// zeros or its own image, never a byte of an earlier user. See docs/SPEC.md (M1-M7).
+//
+// Recycling (M6, M7): a free slot stays accessible up to its last memory's end (reading zero)
+// and keeps its image mapped (reading the pristine image), and acquire() prefers a slot that
+// maps the wanted image, so that in the steady state (the same image at the same size)
+// acquire() and allocate() make no system call and a release at most one. From 256 KiB of
+// kept bytes in a memory on, the reset zeroes only the kept pages a tenant may have written
+// (Linux 6.7+ PAGEMAP_SCAN; all of them elsewhere). A stale pointer into a free slot therefore
+// reads zeros or that image, never a tenant's byte, and faults past the last memory.
 //
 // Lifetime: the pool's and the image's state are reference-counted. A
 // PooledPageAllocator keeps both alive, so destroying the MemoryPool or the
@@ -53,6 +61,8 @@ struct PoolConfig {
   std::size_t guard_bytes = 0;
   // Bytes at the start of a slot that a reset zeroes in place and keeps
   // resident (rounded down to the OS page); the rest is returned to the OS.
+  // From 256 KiB of them in a memory on, only the kept pages that may hold
+  // a non-zero byte are zeroed (docs/SPEC.md M7).
   std::size_t keep_resident_bytes = 0;
   // Every slot reserves at least this many bytes from its base, rounded up to
   // kWasmPageSize, whatever maximum_pages (T5 for every slot); its guard
@@ -169,7 +179,8 @@ class MemoryPool {
   MemoryPool& operator=(const MemoryPool&) = delete;
   ~MemoryPool();
 
-  // Takes a free slot; no system call. `image` (may be null) is what every
+  // Takes a free slot, preferring one that still maps `image` (or no image);
+  // no system call. `image` (may be null) is what every
   // allocate() of the returned allocator starts from; the allocator keeps it
   // alive. Errors: CapacityExceeded (every slot in use, or moved from),
   // InvalidArgument (a moved-from image).
