@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "allocator_test_support.hpp"
+#include "memory_pool_test_support.hpp"
 #include "os/fault_injection.hpp"
 #include "os/os_pool.hpp"
 #include "wrt/platform.hpp"
@@ -33,8 +34,6 @@ using fault::OsCall;
 
 constexpr std::size_t kPage = kWasmPageSize;
 
-std::size_t os_page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
-
 // Every system call the seam counted since the last fault::reset() (the
 // registry's heap allocations are not system calls).
 std::uint64_t system_calls() {
@@ -45,21 +44,6 @@ std::uint64_t system_calls() {
   return total;
 }
 
-std::vector<std::byte> image_bytes(std::size_t size, std::uint8_t seed) {
-  std::vector<std::byte> bytes(size);
-  for (std::size_t i = 0; i < size; ++i) bytes[i] = alloc_test::pattern_byte(i, seed);
-  return bytes;
-}
-
-// The memory holds `bytes` at `offset` and zero elsewhere in [0, size).
-::testing::AssertionResult holds_image(const std::byte* base, std::size_t size,
-                                       const std::vector<std::byte>& bytes, std::size_t offset) {
-  if (auto before = all_zero(base, 0, offset); !before) return before;
-  if (std::memcmp(base + offset, bytes.data(), bytes.size()) != 0)
-    return ::testing::AssertionFailure() << "the image's bytes differ";
-  return all_zero(base, offset + bytes.size(), size);
-}
-
 // Whether this kernel answers PAGEMAP_SCAN (6.7+; not under qemu-user).
 bool kernel_scans() {
   auto* page = static_cast<std::byte*>(std::aligned_alloc(os_page(), os_page()));
@@ -67,15 +51,6 @@ bool kernel_scans() {
   const bool scans = prim::scan_dirty_pages(page, page + os_page(), runs).has_value();
   std::free(page);
   return scans;
-}
-
-// Resident OS pages of [p, p + bytes) (mincore; the range must be mapped).
-std::size_t resident_pages(const std::byte* p, std::size_t bytes) {
-  std::vector<unsigned char> pages(bytes / os_page());
-  if (mincore(const_cast<std::byte*>(p), bytes, pages.data()) != 0) return SIZE_MAX;
-  std::size_t resident = 0;
-  for (const unsigned char v : pages) resident += v & 1;
-  return resident;
 }
 
 class PoolRecycle : public ::testing::Test {

@@ -64,6 +64,7 @@ TEST(BoundsCheck, S3_EveryByteOfTheAccessMustBeCovered) {
 #include <vector>
 
 #include "allocator_test_support.hpp"
+#include "memory_pool_test_support.hpp"
 #include "pool/pool_plan.hpp"
 #include "trap_test_support.hpp"
 #include "wrt/platform.hpp"
@@ -78,13 +79,12 @@ using alloc_test::all_zero;
 using alloc_test::fill_pattern;
 using alloc_test::holds_pattern;
 using alloc_test::kSizeTHoldsFourGiB;
+using pool_test::os_page;
 using trap_test::expect_trap_at;
 using trap_test::install_or_fail;
 using trap_test::trap_of_store;
 
 constexpr std::size_t kPage = kWasmPageSize;
-
-std::size_t os_page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
 
 // 4 GiB in size_t; only used where it fits.
 constexpr std::size_t k4GiBBytes = static_cast<std::size_t>(k4GiB * kSizeTHoldsFourGiB);

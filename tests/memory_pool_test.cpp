@@ -26,6 +26,7 @@
 
 #include "allocator_test_support.hpp"
 #include "death_test_support.hpp"
+#include "memory_pool_test_support.hpp"
 #include "os/fault_injection.hpp"
 #include "wrt/platform.hpp"
 
@@ -40,8 +41,6 @@ using alloc_test::succeeds;
 
 constexpr std::size_t kPage = kWasmPageSize;
 
-std::size_t os_page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
-
 // qemu-user (aarch64 preset) answers mincore over a range that holds
 // PROT_NONE pages with an error, so the M3 tests that count resident pages
 // after a reset cannot look there; the reset itself runs in every other test.
@@ -52,34 +51,17 @@ std::size_t os_page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); 
 #define WRT_SKIP_MINCORE_UNDER_QEMU() static_cast<void>(0)
 #endif
 
-// Resident OS pages of [p, p + bytes) (mincore; the range must be mapped).
+// Resident bytes of [p, p + bytes), in whole OS pages; SIZE_MAX when
+// mincore fails.
 std::size_t resident_bytes(const std::byte* p, std::size_t bytes) {
-  std::vector<unsigned char> pages(bytes / os_page());
-  if (mincore(const_cast<std::byte*>(p), bytes, pages.data()) != 0) return SIZE_MAX;
-  return static_cast<std::size_t>(std::count_if(pages.begin(), pages.end(),
-                                                [](unsigned char v) { return (v & 1) != 0; })) *
-         os_page();
+  const std::size_t pages = resident_pages(p, bytes);
+  return pages == SIZE_MAX ? SIZE_MAX : pages * os_page();
 }
 
 MemoryPool make_pool(PoolConfig config) {
   auto pool = MemoryPool::create(config);
   EXPECT_TRUE(succeeds(pool));
   return std::move(*pool);
-}
-
-std::vector<std::byte> image_bytes(std::size_t size, std::uint8_t seed) {
-  std::vector<std::byte> bytes(size);
-  for (std::size_t i = 0; i < size; ++i) bytes[i] = alloc_test::pattern_byte(i, seed);
-  return bytes;
-}
-
-// The memory holds `bytes` at `offset` and zero elsewhere in [0, size).
-::testing::AssertionResult holds_image(const std::byte* base, std::size_t size,
-                                       const std::vector<std::byte>& bytes, std::size_t offset) {
-  if (auto before = all_zero(base, 0, offset); !before) return before;
-  if (std::memcmp(base + offset, bytes.data(), bytes.size()) != 0)
-    return ::testing::AssertionFailure() << "the image's bytes differ";
-  return all_zero(base, offset + bytes.size(), size);
 }
 
 class MemoryPoolTest : public ::testing::Test {
