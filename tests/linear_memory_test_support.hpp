@@ -15,6 +15,7 @@
 #include <fstream>
 #include <memory>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -57,6 +58,24 @@ class LinearMemoryTest : public ::testing::Test {
  private:
   Backend<A> backend_;
 };
+
+// The error code of a result expected to fail (and a test failure if it
+// succeeded).
+template <typename T>
+ErrorCode code_of(const Result<T>& result) {
+  EXPECT_FALSE(result.has_value());
+  return result ? ErrorCode{} : result.error().code();
+}
+
+// `result` failed with `expected`, or succeeded when `expected` is nullopt.
+template <typename T>
+void expect_outcome(const Result<T>& result, std::optional<ErrorCode> expected) {
+  if (expected) {
+    EXPECT_EQ(code_of(result), *expected);
+  } else {
+    EXPECT_TRUE(result.has_value());
+  }
+}
 
 // The 32-bit or 64-bit word at `address`, stored or loaded seq_cst as a
 // guest's atomic instruction would.
