@@ -235,7 +235,7 @@ TEST_F(PoolFaults, M5_RejectedCallsMakeNoOsCall) {
   // The successful allocate(0) registers the memory (a heap allocation, not
   // an OS call).
   for (std::size_t call = 0; call < prim::kOsCallCount; ++call)
-    if (static_cast<OsCall>(call) != OsCall::RegistryAlloc) {
+    if (static_cast<OsCall>(call) != OsCall::HeapAlloc) {
       EXPECT_EQ(fault::calls(static_cast<OsCall>(call)), 0u) << "OsCall " << call;
     }
 }

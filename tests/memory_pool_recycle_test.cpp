@@ -39,7 +39,7 @@ constexpr std::size_t kPage = kWasmPageSize;
 std::uint64_t system_calls() {
   std::uint64_t total = 0;
   for (std::size_t call = 0; call < prim::kOsCallCount; ++call)
-    if (static_cast<OsCall>(call) != OsCall::RegistryAlloc)
+    if (static_cast<OsCall>(call) != OsCall::HeapAlloc)
       total += fault::calls(static_cast<OsCall>(call));
   return total;
 }
@@ -238,6 +238,32 @@ TEST_F(PoolRecycle, M2_M7_EveryDirtyKeptPageIsZeroed) {
   EXPECT_TRUE(all_zero(m->base, 0, kept));
 }
 
+// With 256 KiB kept (the scan path), pages written past the kept bytes go
+// back to the OS in one madvise, from the first such page to the last, and
+// the next tenant reads zero there too.
+TEST_F(PoolRecycle, M2_M3_M7_PagesWrittenPastTheKeptBytesAreDiscarded) {
+  const std::size_t kept = 4 * kPage;
+  MemoryPool pool = *MemoryPool::create({1, 8, 0, kept});
+  std::byte* base = nullptr;
+  {
+    auto a = pool.acquire();
+    ASSERT_TRUE(succeeds(a));
+    const auto m = a->allocate(8);
+    ASSERT_TRUE(succeeds(m));
+    base = m->base;
+    fill_pattern(base, 0, 8 * kPage, 15);
+    fault::reset();
+    ASSERT_TRUE(succeeds(a->deallocate(base, 8 * kPage)));
+    EXPECT_EQ(fault::calls(OsCall::Madvise), 1u);
+  }
+  EXPECT_EQ(resident_pages(base + kept, 4 * kPage), 0u);
+  auto b = pool.acquire();
+  ASSERT_TRUE(succeeds(b));
+  const auto n = b->allocate(8);
+  ASSERT_TRUE(succeeds(n));
+  EXPECT_TRUE(all_zero(n->base, 0, 8 * kPage));
+}
+
 // Where the kernel scans, the reset writes only the pages that may hold a
 // non-zero byte: the kept pages a tenant never touched stay out of memory.
 TEST_F(PoolRecycle, M3_M7_KeptPagesNoTenantTouchedStayNonResident) {
@@ -318,6 +344,42 @@ TEST_F(PoolRecycle, M2_M7_AForkedChildZeroesItsOwnDirtyPages) {
         auto b = pool.acquire();
         const auto n = b->allocate(4);
         std::_Exit(n->base[5 * os_page()] == std::byte{0} ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// The lowest descriptor number open() would return now.
+int lowest_free_descriptor() {
+  const int probe = dup(STDERR_FILENO);
+  close(probe);
+  return probe;
+}
+
+// Two first scans at once (in a fresh fork child, where no descriptor of
+// /proc/self/pagemap is open yet): the second to open its descriptor finds
+// the first one's in place, closes its own and uses that one. The seam hook
+// makes the interleaving certain: it runs a whole first scan inside the
+// other's open.
+TEST_F(PoolRecycle, M7_TwoFirstScansAtOnceKeepOneDescriptor) {
+  if (!kernel_scans()) GTEST_SKIP() << "no PAGEMAP_SCAN here";
+  GTEST_FLAG_SET(death_test_style, "fast");
+  EXPECT_EXIT(
+      {
+        static std::byte* page = static_cast<std::byte*>(std::aligned_alloc(os_page(), os_page()));
+        static bool inside = false;
+        const int free_before = lowest_free_descriptor();
+        fault::before(OsCall::PagemapScan, []() noexcept {
+          if (inside) return;
+          inside = true;
+          prim::PageRun runs[1];
+          (void)prim::scan_dirty_pages(page, page + os_page(), runs);
+          inside = false;
+        });
+        prim::PageRun runs[1];
+        const bool scanned = prim::scan_dirty_pages(page, page + os_page(), runs).has_value();
+        fault::before(OsCall::PagemapScan, nullptr);
+        // One descriptor stays open (the one in place), the other was closed.
+        std::_Exit(scanned && lowest_free_descriptor() == free_before + 1 ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }

@@ -109,7 +109,7 @@ TEST(TrapRegistry, T3_ReusedRangeIsReportedOnlyAfterTheNewOwnerPublishes) {
 TEST(TrapRegistry, S1_NoHeapForTheEntryFailsAllocateBeforeAnyOsCall) {
   const std::size_t claimed = trap::claimed_entries();
   fault::reset();
-  fault::fail(fault::OsCall::RegistryAlloc, ENOMEM);
+  fault::fail(fault::OsCall::HeapAlloc, ENOMEM);
   MmapPageAllocator a;
   auto m = a.allocate(1, 1);
   ASSERT_FALSE(m);
@@ -131,9 +131,9 @@ TEST(TrapRegistry, S1_NoHeapForTheNodesFailsTheClaimAndKeepsNothing) {
   // grow it asks the heap twice (entry, then a node) and gets no node.
   for (std::size_t i = 0; i < 1'000'000 && !refused; ++i) {
     fault::reset();
-    fault::fail(fault::OsCall::RegistryAlloc, ENOMEM, /*skip=*/1);
+    fault::fail(fault::OsCall::HeapAlloc, ENOMEM, /*skip=*/1);
     trap::Entry* const entry = trap::claim_entry();
-    if (fault::calls(fault::OsCall::RegistryAlloc) >= 2) {
+    if (fault::calls(fault::OsCall::HeapAlloc) >= 2) {
       EXPECT_EQ(entry, nullptr);
       refused = true;
     } else {

@@ -28,7 +28,7 @@ PageAllocatorConfig config_or_default(const wrt_allocator_config* config) noexce
 
 // Moves `backend` into a new handle; OutOfMemory when the heap is full.
 wrt_status new_allocator(AnyPageAllocator::Backend backend, wrt_allocator** out) noexcept {
-  auto* handle = new (std::nothrow) wrt_allocator{AnyPageAllocator(std::move(backend))};
+  auto* handle = prim::heap_new<wrt_allocator>(AnyPageAllocator(std::move(backend)));
   if (handle == nullptr)
     return fail(Error(ErrorCode::OutOfMemory, "wrt allocator: no heap for the handle"));
   *out = handle;
@@ -39,7 +39,7 @@ wrt_status new_allocator(AnyPageAllocator::Backend backend, wrt_allocator** out)
 template <typename Handle, typename T>
 wrt_status new_handle(Result<T>&& result, Handle** out) noexcept {
   if (!result) return fail(result.error());
-  auto* handle = new (std::nothrow) Handle{std::move(*result)};
+  auto* handle = prim::heap_new<Handle>(std::move(*result));
   if (handle == nullptr) return fail(Error(ErrorCode::OutOfMemory, "wrt: no heap for the handle"));
   *out = handle;
   return WRT_OK;

@@ -4,10 +4,10 @@
 #pragma once
 
 #include <cstring>
-#include <new>
 #include <type_traits>
 #include <variant>
 
+#include "os/seam.hpp"
 #include "wrt/platform.h"
 #include "wrt/platform/error.hpp"
 #include "wrt/platform/linear_memory.hpp"

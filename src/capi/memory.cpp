@@ -63,7 +63,7 @@ wrt_status wrt_memory_create(wrt_allocator** allocator, const wrt_memory_type* t
   auto memory = capi::Memory::create(std::move(taken->allocator), *cpp_type);
   delete taken;
   if (!memory) return fail(memory.error());
-  auto* handle = new (std::nothrow) wrt_memory{std::move(*memory)};
+  auto* handle = prim::heap_new<wrt_memory>(std::move(*memory));
   if (handle == nullptr)
     return fail(Error(ErrorCode::OutOfMemory, "wrt_memory_create: no heap for the handle"));
   *out = handle;

@@ -12,17 +12,14 @@ using capi::invalid;
 
 namespace {
 
-wrt_trap_kind trap_kind(TrapKind kind) noexcept {
-  switch (kind) {
-    case TrapKind::MemoryOutOfBounds:
-      return WRT_TRAP_MEMORY_OUT_OF_BOUNDS;
-    case TrapKind::HandlerNotInstalled:
-      return WRT_TRAP_HANDLER_NOT_INSTALLED;
-    case TrapKind::StackOverflow:
-      break;
-  }
-  return WRT_TRAP_STACK_OVERFLOW;
+// wrt_trap_kind is TrapKind shifted by one (WRT_TRAP_NONE = 0), as
+// wrt_status is ErrorCode shifted by one.
+constexpr wrt_trap_kind trap_kind(TrapKind kind) noexcept {
+  return static_cast<wrt_trap_kind>(static_cast<int>(kind) + 1);
 }
+static_assert(trap_kind(TrapKind::MemoryOutOfBounds) == WRT_TRAP_MEMORY_OUT_OF_BOUNDS);
+static_assert(trap_kind(TrapKind::HandlerNotInstalled) == WRT_TRAP_HANDLER_NOT_INSTALLED);
+static_assert(trap_kind(TrapKind::StackOverflow) == WRT_TRAP_STACK_OVERFLOW);
 
 // < 0: no timeout, as memory.atomic.wait.
 std::optional<std::chrono::nanoseconds> timeout_of(int64_t timeout_ns) noexcept {

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
+#include <utility>
 
 namespace wrt::platform::prim {
 
@@ -33,10 +35,10 @@ enum class OsCall : unsigned {
   // Memory pool, Linux: the PAGEMAP_SCAN ioctl that finds a slot's dirty kept
   // pages, and the one open of /proc/self/pagemap it needs.
   PagemapScan,
-  // The trap registry's heap allocations (src/trap/fault_registry.cpp): not a
-  // system call, but the one resource a registration needs that a test
-  // cannot exhaust on demand.
-  RegistryAlloc,
+  // The library's heap allocations (heap_new below: the trap registry's
+  // entries and nodes, the C ABI's handles): not a system call, but a
+  // resource a test cannot exhaust on demand.
+  HeapAlloc,
 };
 inline constexpr std::size_t kOsCallCount = 14;
 
@@ -52,5 +54,14 @@ void trap_lookup_pause() noexcept;
 constexpr int intercept(OsCall) noexcept { return 0; }
 constexpr void trap_lookup_pause() noexcept {}
 #endif
+
+// A new T made from `args`, or nullptr when the heap is exhausted (or a test
+// says so through the seam, OsCall::HeapAlloc). Every heap allocation of
+// the library whose failure it reports goes through here.
+template <typename T, typename... Args>
+T* heap_new(Args&&... args) noexcept {
+  if (intercept(OsCall::HeapAlloc) != 0) return nullptr;
+  return new (std::nothrow) T{std::forward<Args>(args)...};
+}
 
 }  // namespace wrt::platform::prim

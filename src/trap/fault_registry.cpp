@@ -218,14 +218,6 @@ void swap_root(const Node* new_root) noexcept {
   while (retired_nodes != nullptr) push(free_nodes, pop(retired_nodes));
 }
 
-// A heap object for the registry; nullptr when the heap is exhausted (or a
-// test says so through the seam).
-template <typename T>
-T* allocate() noexcept {
-  if (prim::intercept(prim::OsCall::RegistryAlloc) != 0) return nullptr;
-  return new (std::nothrow) T;
-}
-
 void begin_update() noexcept {
   ++generation;
   update_writes = 0;
@@ -234,11 +226,11 @@ void begin_update() noexcept {
 }  // namespace
 
 Entry* claim_entry() noexcept {
-  Entry* entry = allocate<Entry>();
+  Entry* entry = prim::heap_new<Entry>();
   if (entry == nullptr) return nullptr;
   const std::lock_guard lock(writer_mutex);
   while (owned_nodes < kReserveNodes + claimed + 1) {
-    Node* n = allocate<Node>();
+    Node* n = prim::heap_new<Node>();
     if (n == nullptr) {
       // The nodes already added stay owned: the next claim needs them.
       delete entry;
