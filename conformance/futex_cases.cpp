@@ -107,7 +107,9 @@ void f6_wake_wakes_waiters_and_never_counts_more_than_it_woke(Adapter& adapter) 
       },
       "the released waiters to return");
   for (auto& waiter : waiters) waiter->finish("a released waiter to return");
-  EXPECT_LE(total + woken_at_release, woken.load()) << "wake counted waiters it did not wake";
+  if (adapter.capabilities().exact_wake_count) {
+    EXPECT_LE(total + woken_at_release, woken.load()) << "wake counted waiters it did not wake";
+  }
 }
 
 constexpr Case kCases[] = {

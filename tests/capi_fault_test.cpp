@@ -5,14 +5,20 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 
+#include "memory_backend_support.hpp"
 #include "os/fault_injection.hpp"
 #include "wrt/platform.h"
 
 namespace {
 
+using wrt::platform::StaticPageAllocator;
 using wrt::platform::fault::OsCall;
+using wrt::platform::memory_testing::Backend;
 namespace fault = wrt::platform::fault;
 
 class CAbiFaults : public ::testing::Test {
@@ -42,10 +48,13 @@ TEST_F(CAbiFaults, C1_NoHeapForAnAllocatorHandleIsOutOfMemory) {
 // first for an mmap one and report CapacityExceeded, S1) the handle is the
 // one heap allocation of a create.
 TEST_F(CAbiFaults, C1_NoHeapForAMemoryHandleIsOutOfMemoryAndTheAllocatorIsFreed) {
-  alignas(WRT_WASM_PAGE_SIZE) static unsigned char buffer[2 * WRT_WASM_PAGE_SIZE];
+  constexpr std::size_t kBytes = 2 * WRT_WASM_PAGE_SIZE;
+  const std::unique_ptr<std::byte[], Backend<StaticPageAllocator>::AlignedDelete> owner(
+      new (std::align_val_t{WRT_WASM_PAGE_SIZE}) std::byte[kBytes]);
+  std::byte* const buffer = owner.get();
   const wrt_memory_type type = {1, 2, true, false, WRT_INDEX_I32, WRT_WASM_PAGE_SIZE};
   wrt_allocator* allocator = nullptr;
-  ASSERT_EQ(wrt_static_allocator_create(buffer, sizeof buffer, nullptr, &allocator), WRT_OK);
+  ASSERT_EQ(wrt_static_allocator_create(buffer, kBytes, nullptr, &allocator), WRT_OK);
   wrt_memory* memory = nullptr;
   fault::fail(OsCall::HeapAlloc, ENOMEM);
   EXPECT_EQ(wrt_memory_create(&allocator, &type, &memory), WRT_OUT_OF_MEMORY);
@@ -53,7 +62,7 @@ TEST_F(CAbiFaults, C1_NoHeapForAMemoryHandleIsOutOfMemoryAndTheAllocatorIsFreed)
   EXPECT_EQ(allocator, nullptr);  // taken, as on every other failure: nothing to destroy
   expect_last_error_is_out_of_memory();
   // The buffer is free again: a new allocator and memory over it work.
-  ASSERT_EQ(wrt_static_allocator_create(buffer, sizeof buffer, nullptr, &allocator), WRT_OK);
+  ASSERT_EQ(wrt_static_allocator_create(buffer, kBytes, nullptr, &allocator), WRT_OK);
   ASSERT_EQ(wrt_memory_create(&allocator, &type, &memory), WRT_OK);
   EXPECT_EQ(wrt_memory_destroy(memory), WRT_OK);
 }

@@ -110,9 +110,7 @@ class CAbiFutex final : public conformance::Futex {
 
 class CAbiAdapter final : public conformance::Adapter {
  public:
-  conformance::Capabilities capabilities() const override {
-    return {.traps = true, .guard_bytes = kGuardBytes};
-  }
+  conformance::Capabilities capabilities() const override { return kLibraryCapabilities; }
   Result<std::unique_ptr<conformance::Memory>> create_memory(const MemoryType& type) override {
     const wrt_allocator_config config{
         .maximum_pages = 1024, .guard_bytes = kGuardBytes, .reservation_bytes = 0};

@@ -17,6 +17,18 @@ namespace conformance = wrt::platform::conformance;
 // One page of guard after every memory's maximum (A10).
 inline constexpr std::size_t kGuardBytes = kWasmPageSize;
 
+// The capabilities of this library on this platform: wake counts are exact
+// except on Windows and macOS (an upper bound there, docs/SPEC.md F9).
+inline constexpr conformance::Capabilities kLibraryCapabilities = {
+    .traps = true,
+    .guard_bytes = kGuardBytes,
+#if defined(_WIN32) || defined(__APPLE__)
+    .exact_wake_count = false,
+#else
+    .exact_wake_count = true,
+#endif
+};
+
 class LibraryMemory final : public conformance::Memory {
  public:
   explicit LibraryMemory(LinearMemory<MmapPageAllocator> memory) : memory_(std::move(memory)) {}
@@ -65,9 +77,7 @@ class LibraryFutex final : public conformance::Futex {
 
 class LibraryAdapter final : public conformance::Adapter {
  public:
-  conformance::Capabilities capabilities() const override {
-    return {.traps = true, .guard_bytes = kGuardBytes};
-  }
+  conformance::Capabilities capabilities() const override { return kLibraryCapabilities; }
   Result<std::unique_ptr<conformance::Memory>> create_memory(const MemoryType& type) override {
     auto memory = LinearMemory<MmapPageAllocator>::create(
         MmapPageAllocator({.maximum_pages = 1024, .guard_bytes = kGuardBytes}), type);

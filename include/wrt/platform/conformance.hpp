@@ -51,6 +51,11 @@ struct Capabilities {
   // that an access there traps (A10's guard region; T1 touches the first
   // and the last). 0: no guard, and the kit touches no byte past a maximum.
   std::size_t guard_bytes = 0;
+  // Futex::wake returns exactly how many threads it woke (F6). False where
+  // the OS does not say and the count is an upper bound (Windows
+  // WakeByAddress*, macOS __ulock_wake: docs/SPEC.md F9): the kit then checks
+  // that wakes wake, not that the count never exceeds who woke.
+  bool exact_wake_count = true;
 };
 
 // One linear memory, as LinearMemory<A> (section W). The kit creates
