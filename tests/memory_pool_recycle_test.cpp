@@ -35,7 +35,7 @@ using fault::OsCall;
 constexpr std::size_t kPage = kWasmPageSize;
 
 // Every system call the seam counted since the last fault::reset() (the
-// registry's heap allocations are not system calls).
+// library's heap allocations, OsCall::HeapAlloc, are not system calls).
 std::uint64_t system_calls() {
   std::uint64_t total = 0;
   for (std::size_t call = 0; call < prim::kOsCallCount; ++call)
