@@ -47,7 +47,7 @@ void BM_CAbiLoadU32_Cpp(benchmark::State& state) {
       if (!value) break;
       sum += *value;
     }
-    benchmark::DoNotOptimize(sum);
+    keep_result(sum);
   }
   state.SetItemsProcessed(state.iterations() * kWords);
 }
@@ -68,7 +68,7 @@ void BM_CAbiLoadU32_CppOutOfLine(benchmark::State& state) {
       if (!value) break;
       sum += *value;
     }
-    benchmark::DoNotOptimize(sum);
+    keep_result(sum);
   }
   state.SetItemsProcessed(state.iterations() * kWords);
 }
@@ -84,7 +84,7 @@ void BM_CAbiLoadU32_C(benchmark::State& state) {
       if (wrt_memory_load_u32(memory, address, &value) != WRT_OK) break;
       sum += value;
     }
-    benchmark::DoNotOptimize(sum);
+    keep_result(sum);
   }
   state.SetItemsProcessed(state.iterations() * kWords);
   wrt_memory_destroy(memory);

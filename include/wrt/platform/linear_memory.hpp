@@ -200,7 +200,7 @@ class LinearMemory {
     if (!detail::range_in_bounds(address, sizeof(T), byte_length())) [[unlikely]]
       return tl::unexpected(
           Error(ErrorCode::OutOfBounds, "LinearMemory::load: address + size past byte_length"));
-    return detail::from_little_endian<T>(detail::load_bytes<sizeof(T)>(at(address), type_.shared));
+    return detail::load_value<T>(at(address), type_.shared);
   }
 
   // E3: stores `value` little-endian at `address`, any alignment
@@ -210,7 +210,7 @@ class LinearMemory {
     if (!detail::range_in_bounds(address, sizeof(T), byte_length())) [[unlikely]]
       return tl::unexpected(
           Error(ErrorCode::OutOfBounds, "LinearMemory::store: address + size past byte_length"));
-    detail::store_bytes(at(address), detail::to_little_endian(value), type_.shared);
+    detail::store_value(at(address), value, type_.shared);
     return {};
   }
 
