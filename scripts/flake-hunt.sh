@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Flake hunt (contract clause X4): runs the test suite of one preset
-# (unit, property and corpus-replay tests; not the bench smoke) N times while
+# (unit, property and corpus-replay tests; not the bench smoke nor the X4
+# under-load tests, which bring their own load) N times while
 # the machine is oversubscribed, and reports every test that failed at least
 # once, with how often. Exit 1 if any test failed.
 #
@@ -24,19 +25,15 @@ cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j2 >/de
   { echo "flake-hunt: building preset $preset failed" >&2; exit 2; }
 rm -rf "$logs" && mkdir -p "$logs"
 
-spinners=()
+source scripts/busy-load.sh
 ctest_pid=""
-stop_spinners() {
+stop_everything() {
   [ -n "$ctest_pid" ] && kill "$ctest_pid" 2>/dev/null
-  for pid in "${spinners[@]}"; do kill "$pid" 2>/dev/null; done
-  wait "${spinners[@]}" 2>/dev/null
+  stop_busy_load
 }
-trap stop_spinners EXIT
+trap stop_everything EXIT
 trap 'exit 130' INT TERM
-for ((i = 0; i < busy; i++)); do
-  (while :; do :; done) &
-  spinners+=($!)
-done
+start_busy_load "$busy"
 
 declare -A failures=()
 failed_runs=0
@@ -47,7 +44,7 @@ for ((run = 1; run <= runs; run++)); do
   t=$SECONDS
   rm -f "$failed_list"
   # In the background and waited for, so that Ctrl-C reaches the traps at once.
-  ctest --preset "$preset" -LE bench-smoke -R "$pattern" >"$log" 2>&1 &
+  ctest --preset "$preset" -LE "bench-smoke|under-load" -R "$pattern" >"$log" 2>&1 &
   ctest_pid=$!
   if wait "$ctest_pid"; then
     echo "flake-hunt: run $run/$runs ok ($((SECONDS - t))s, $busy busy processes)"
