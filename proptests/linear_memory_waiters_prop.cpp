@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -124,6 +125,14 @@ struct WaiterSut {
 
 using WaiterCommand = rc::state::Command<WaiterModel, WaiterSut>;
 
+// Fails the case with `why`, written to stderr at once as well: a waiter the
+// failure leaves queued for good ends the binary (~WaiterSut) before
+// RapidCheck could report the case.
+[[noreturn]] void fail_case(const std::string& why) {
+  std::fprintf(stderr, "LinearMemoryWaitersModel: %s\n", why.c_str());
+  RC_FAIL(why);
+}
+
 // After every command: each queue holds what the model says, and no waiter
 // the model still lists has returned.
 void check_queues(const WaiterModel& m, const WaiterSut& sut) {
@@ -157,8 +166,8 @@ struct StartWaiter : WaiterCommand {
       w->done.store(true);
     });
     if (!sut.eventually_queued(address, m.queued_at(address) + 1))
-      RC_FAIL("the new waiter returned, or was not queued within " +
-              std::to_string(kPatience.count()) + " s");
+      fail_case("the new waiter returned, or was not queued within " +
+                std::to_string(kPatience.count()) + " s");
     WaiterModel next = m;
     apply(next);
     check_queues(next, sut);
@@ -249,8 +258,9 @@ struct Notify : WaiterCommand {
     // As many waiters as it chose return (whichever they are), then the
     // chosen ones must be exactly the predicted ones.
     if (!sut.eventually_done(m.queue, ids.size()))
-      RC_FAIL("the " + std::to_string(ids.size()) + " waiters notify woke had not returned after " +
-              std::to_string(kPatience.count()) + " s");
+      fail_case("the " + std::to_string(ids.size()) +
+                " waiters notify woke had not returned after " + std::to_string(kPatience.count()) +
+                " s");
     for (const int id : ids) {
       RC_ASSERT(sut.waiters[static_cast<std::size_t>(id)]->done.load());
       RC_ASSERT(*sut.waiters[static_cast<std::size_t>(id)]->result == WaitResult::Woken);
