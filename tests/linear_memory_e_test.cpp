@@ -602,7 +602,7 @@ TYPED_TEST(LinearMemoryE, E7_W4_W9_EveryAddressGivesTheResultW4Predicts) {
           bytes_type(f, kWasmPageSize + (f.page_size == 1 ? 12 : 0), 2 * kWasmPageSize, shared));
       for (const std::uint64_t address : edge_addresses(memory.byte_length())) {
         SCOPED_TRACE(address);
-        expect_wait_and_notify_follow_w4(memory, address);
+        expect_wait_and_notify_follow_w4(memory, address, shared);
       }
     }
 }

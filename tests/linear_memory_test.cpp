@@ -331,7 +331,7 @@ TYPED_TEST(LinearMemoryBasics, W9_EveryAddressGivesTheResultW4Predicts) {
       }
     for (const std::uint64_t address : addresses) {
       SCOPED_TRACE(address);
-      expect_wait_and_notify_follow_w4(memory, address);
+      expect_wait_and_notify_follow_w4(memory, address, shared);
       std::byte buffer[8] = {};
       const bool in_bounds = models::fits(address, sizeof buffer, end);
       EXPECT_EQ(memory.read(address, buffer).has_value(), in_bounds);

@@ -80,14 +80,13 @@ void expect_outcome(const Result<T>& result, std::optional<ErrorCode> expected) 
 
 // atomic_wait32, atomic_wait64 (timeout 0) and atomic_notify at `address`
 // give what W4 predicts: Misaligned before OutOfBounds, then NotShared for
-// the waits on an unshared memory (models::wait_error).
+// the waits when the test made the memory unshared (`shared`: from the
+// test's MemoryType, not from the memory under test; models::wait_error).
 template <typename M>
-void expect_wait_and_notify_follow_w4(M& memory, std::uint64_t address) {
+void expect_wait_and_notify_follow_w4(M& memory, std::uint64_t address, bool shared) {
   const std::uint64_t end = memory.byte_length();
-  expect_outcome(memory.atomic_wait32(address, 1, 0),
-                 models::wait_error(address, 4, end, memory.shared()));
-  expect_outcome(memory.atomic_wait64(address, 1, 0),
-                 models::wait_error(address, 8, end, memory.shared()));
+  expect_outcome(memory.atomic_wait32(address, 1, 0), models::wait_error(address, 4, end, shared));
+  expect_outcome(memory.atomic_wait64(address, 1, 0), models::wait_error(address, 8, end, shared));
   expect_outcome(memory.atomic_notify(address, kAllValues), models::atomic_error(address, 4, end));
 }
 
