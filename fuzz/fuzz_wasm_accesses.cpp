@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "linear_memory_model.hpp"
 #include "pick.hpp"
 #include "workers.hpp"
 #include "wrt/platform/linear_memory.hpp"
@@ -47,35 +48,11 @@ constexpr std::uint32_t kAllocatorPages = 2;
 constexpr std::uint64_t kMaximumBytes = std::uint64_t{kAllocatorPages} * kWasmPageSize;
 constexpr std::uint64_t kU64Max = std::numeric_limits<std::uint64_t>::max();
 
-bool fits(std::uint64_t address, std::uint64_t size, std::uint64_t length) {
-  std::uint64_t end = 0;
-  return !__builtin_add_overflow(address, size, &end) && end <= length;
-}
+using models::atomic_error;
+using models::fits;
+using models::load_le;
+using models::store_le;
 
-// The T whose little-endian bytes are model[at, at + sizeof(T)), assembled
-// byte by byte (not the implementation's memcpy).
-template <typename T>
-T model_value(const Model& model, std::uint64_t at) {
-  std::array<std::uint8_t, sizeof(T)> bytes;
-  for (std::size_t i = 0; i < sizeof(T); ++i) bytes[i] = model[at + i];
-  if constexpr (std::is_integral_v<T>) {
-    T value = 0;
-    for (std::size_t i = sizeof(T); i > 0; --i) value = static_cast<T>((value << 8) | bytes[i - 1]);
-    return value;
-  } else {
-    return std::bit_cast<T>(bytes);  // float, double, V128: the host is little-endian
-  }
-}
-template <typename T>
-void set_model(Model& model, std::uint64_t at, T value) {
-  if constexpr (std::is_integral_v<T>) {
-    for (std::size_t i = 0; i < sizeof(T); ++i)
-      model[at + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(value) >> (8 * i));
-  } else {
-    const auto bytes = std::bit_cast<std::array<std::uint8_t, sizeof(T)>>(value);
-    std::copy(bytes.begin(), bytes.end(), model.begin() + static_cast<std::ptrdiff_t>(at));
-  }
-}
 template <typename T>
 bool same_bits(T a, T b) {
   return std::memcmp(&a, &b, sizeof(T)) == 0;
@@ -119,11 +96,6 @@ std::optional<ErrorCode> plain_error(std::uint64_t address, std::uint64_t width,
   if (!fits(address, width, length)) return ErrorCode::OutOfBounds;
   return std::nullopt;
 }
-std::optional<ErrorCode> atomic_error(std::uint64_t address, std::uint64_t width,
-                                      std::uint64_t length) {
-  if (address % width != 0) return ErrorCode::Misaligned;
-  return plain_error(address, width, length);
-}
 
 struct Side {
   Memory& memory;
@@ -139,33 +111,14 @@ void plain_op(FuzzedDataProvider& in, Side s) {
   if (in.ConsumeBool()) {
     const auto loaded = s.memory.load<T>(address);
     check_error(loaded, expected);
-    if (!expected) FUZZ_CHECK(same_bits(*loaded, model_value<T>(s.model, address)));
+    if (!expected) FUZZ_CHECK(same_bits(*loaded, load_le<T>(s.model, address)));
   } else {
     std::array<std::uint8_t, sizeof(T)> bytes;
     for (auto& b : bytes) b = in.ConsumeIntegral<std::uint8_t>();
     const T value = std::bit_cast<T>(bytes);
     check_error(s.memory.store(address, value), expected);
-    if (!expected) set_model(s.model, address, value);
+    if (!expected) store_le(s.model, address, value);
   }
-}
-
-template <typename T>
-T apply(RmwOp op, T old, T value) {
-  switch (op) {
-    case RmwOp::Add:
-      return static_cast<T>(old + value);
-    case RmwOp::Sub:
-      return static_cast<T>(old - value);
-    case RmwOp::And:
-      return static_cast<T>(old & value);
-    case RmwOp::Or:
-      return static_cast<T>(old | value);
-    case RmwOp::Xor:
-      return static_cast<T>(old ^ value);
-    case RmwOp::Xchg:
-      return value;
-  }
-  return value;
 }
 
 template <typename T>
@@ -173,7 +126,7 @@ void atomic_op(FuzzedDataProvider& in, Side s) {
   const std::uint64_t address = pick_address(in, s.memory, sizeof(T));
   const auto expected = atomic_error(address, sizeof(T), s.model.size());
   const T value = in.ConsumeIntegral<T>();
-  const T old = expected ? T{0} : model_value<T>(s.model, address);
+  const T old = expected ? T{0} : load_le<T>(s.model, address);
   switch (in.ConsumeIntegralInRange(0, 3)) {
     case 0: {
       const auto loaded = s.memory.atomic_load<T>(address);
@@ -183,15 +136,14 @@ void atomic_op(FuzzedDataProvider& in, Side s) {
     }
     case 1:
       check_error(s.memory.atomic_store(address, value), expected);
-      if (!expected) set_model(s.model, address, value);
+      if (!expected) store_le(s.model, address, value);
       return;
     case 2: {
       const auto op = static_cast<RmwOp>(in.ConsumeIntegralInRange(0, 5));
       const auto result = s.memory.atomic_rmw<T>(op, address, value);
       check_error(result, expected);
       if (expected) return;
-      FUZZ_CHECK(*result == old);
-      set_model(s.model, address, apply(op, old, value));
+      FUZZ_CHECK(*result == models::rmw(s.model, address, op, value));
       return;
     }
     default: {
@@ -199,8 +151,7 @@ void atomic_op(FuzzedDataProvider& in, Side s) {
       const auto result = s.memory.atomic_cmpxchg<T>(address, compare, value);
       check_error(result, expected);
       if (expected) return;
-      FUZZ_CHECK(*result == old);
-      if (old == compare) set_model(s.model, address, value);
+      FUZZ_CHECK(*result == models::cmpxchg(s.model, address, compare, value));
     }
   }
 }
@@ -279,23 +230,19 @@ void grow_op(FuzzedDataProvider& in, Side s) {
 void wait_notify_op(FuzzedDataProvider& in, Side s) {
   const std::uint64_t width = in.ConsumeBool() ? 8 : 4;
   const std::uint64_t address = pick_address(in, s.memory, width);
-  auto expected = atomic_error(address, width, s.model.size());
+  const std::uint64_t length = s.model.size();
   switch (in.ConsumeIntegralInRange(0, 2)) {
     case 0:
       check_error(s.memory.atomic_notify(address, in.ConsumeIntegral<std::uint32_t>()),
-                  atomic_error(address, 4, s.model.size()));
+                  atomic_error(address, 4, length));
       return;
     case 1:
-      expected = atomic_error(address, 4, s.model.size());
-      if (!expected && !s.memory.shared()) expected = ErrorCode::NotShared;
       check_error(s.memory.atomic_wait32(address, in.ConsumeIntegral<std::uint32_t>(), 0),
-                  expected);
+                  models::wait_error(address, 4, length, s.memory.shared()));
       return;
     default:
-      expected = atomic_error(address, 8, s.model.size());
-      if (!expected && !s.memory.shared()) expected = ErrorCode::NotShared;
       check_error(s.memory.atomic_wait64(address, in.ConsumeIntegral<std::uint64_t>(), 0),
-                  expected);
+                  models::wait_error(address, 8, length, s.memory.shared()));
   }
 }
 

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "linear_memory_model.hpp"
 #include "pick.hpp"
 #include "workers.hpp"
 #include "wrt/platform/linear_memory.hpp"
@@ -66,10 +67,7 @@ bool eventually(Done done) {
   return true;
 }
 
-bool fits(std::uint64_t address, std::uint64_t width, std::uint64_t length) {
-  std::uint64_t end = 0;
-  return !__builtin_add_overflow(address, width, &end) && end <= length;
-}
+using models::fits;
 
 // --- phase 1: FIFO order against the spec's waiter list ---
 

@@ -4,11 +4,14 @@
 // wake-up, never report more threads woken than were blocked or than really
 // returned Woken, and leave the waiter accounting at zero (clauses F2, F3,
 // F5, F6). Bounded: a lost wake-up fails after 30 s instead of hanging
-// (generous: on a loaded machine a waiter may wait seconds for a CPU).
+// (generous: on a loaded machine a waiter may wait seconds for a CPU), and
+// a waiter that not even a raw backend wake frees then ends the binary
+// with a message.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -18,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "deadline_test_support.hpp"
 #include "futex/futex_backend.hpp"
 #include "futex/futex_core.hpp"
 
@@ -154,21 +158,21 @@ void check_interleaving(const Scenario& s) {
   // After the closing wake-all no waiter may stay asleep. A lost wake-up is
   // reported, and backend wakes that bypass the waiter accounting under
   // test then free the thread, so the test ends even if the accounting is
-  // broken.
-  bool lost = false;
+  // broken (and ends the binary if even they cannot).
+  const auto all_done = [&] {
+    return std::all_of(done.begin(), done.end(), [](const auto& d) { return d->load(); });
+  };
   const auto give_up = std::chrono::steady_clock::now() + 30s;
-  for (std::size_t i = 0; i < threads.size(); ++i) {
-    while (!done[i]->load()) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        lost = true;
-        (void)Backend::wake(addr(s.waiter_words[i]), kWakeAll, 1);
-      }
-      std::this_thread::yield();
-    }
-  }
+  while (!all_done() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  const bool lost = !all_done();
+  for (std::size_t i = 0; i < threads.size(); ++i)
+    testing_deadline::free_or_abort(
+        [&] { return done[i]->load(); },
+        [&] { (void)Backend::wake(addr(s.waiter_words[i]), kWakeAll, 1); },
+        "a futex waiter after a lost wake-up");
   for (auto& t : threads) t.join();
 
-  RC_ASSERT(!lost);
+  if (lost) RC_FAIL("a waiter still slept 30 s after the closing wake-all (a lost wake-up)");
   RC_ASSERT(!failed.load());
   RC_ASSERT(!wake_failed);
   RC_ASSERT(!overcounted);

@@ -4,7 +4,9 @@
 // Commands start waiters (wait32/wait64 on a few addresses, each known to be
 // queued before the next command), store values, wait with timeout 0,
 // notify with random counts, and grow. The model predicts every result:
-// for a notify, its count and exactly which waiters wake, in order.
+// for a notify, its count and exactly which waiters wake, in order. Every
+// wait for a waiter thread has a deadline (kPatience) whose miss fails the
+// property with a message; a waiter that no notify frees ends the binary.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -24,13 +27,16 @@
 #include <thread>
 #include <vector>
 
+#include "deadline_test_support.hpp"
+#include "linear_memory_model.hpp"
 #include "wrt/platform/linear_memory.hpp"
 #include "wrt/platform/mmap_page_allocator.hpp"
 
 namespace wrt::platform::proptest {
 namespace {
 
-using namespace std::chrono_literals;
+using testing_deadline::eventually;
+using testing_deadline::kPatience;
 
 constexpr std::uint32_t kMaximumPages = 3;
 // wait64 uses 0, 8, 16; wait32 also 4 (inside the word at 0, yet another
@@ -38,7 +44,6 @@ constexpr std::uint32_t kMaximumPages = 3;
 constexpr std::array<std::uint64_t, 4> kAddresses = {0, 4, 8, 16};
 constexpr std::size_t kModelBytes = 24;
 constexpr std::size_t kMaxWaiters = 8;
-constexpr auto kPatience = 20s;
 
 struct ModelWaiter {
   int id;
@@ -53,10 +58,8 @@ struct WaiterModel {
   int next_id = 0;
 
   std::uint64_t value(std::uint64_t address, bool wide) const {
-    std::uint64_t v = 0;
-    const std::size_t n = wide ? 8 : 4;
-    for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{bytes[address + i]} << (8 * i);
-    return v;
+    return wide ? models::load_le<std::uint64_t>(bytes, address)
+                : models::load_le<std::uint32_t>(bytes, address);
   }
   std::uint32_t queued_at(std::uint64_t address) const {
     std::uint32_t n = 0;
@@ -88,8 +91,12 @@ struct WaiterSut {
   // Frees every waiter a failed case left queued, then joins.
   ~WaiterSut() {
     for (auto& w : waiters) {
-      while (!w->done.load())
-        for (const std::uint64_t a : kAddresses) (void)memory->atomic_notify(a, UINT32_MAX);
+      testing_deadline::free_or_abort([&] { return w->done.load(); },
+                                      [&] {
+                                        for (const std::uint64_t a : kAddresses)
+                                          (void)memory->atomic_notify(a, UINT32_MAX);
+                                      },
+                                      "a LinearMemory waiter");
       w->thread.join();
     }
   }
@@ -97,33 +104,34 @@ struct WaiterSut {
   std::uint32_t queued_at(std::uint64_t address) const {
     return detail::atomic_waiters_at(memory->data() + address);
   }
-  // Waits (bounded) until `n` waiters are queued on `address`; false at
-  // once if the newest waiter returned instead of queueing.
+  // Waits (for at most kPatience) until `n` waiters are queued on
+  // `address`; false at once if the newest waiter returned instead of
+  // queueing.
   bool eventually_queued(std::uint64_t address, std::uint32_t n) const {
-    const auto give_up = std::chrono::steady_clock::now() + kPatience;
-    while (queued_at(address) != n) {
-      if (waiters.back()->done.load() || std::chrono::steady_clock::now() > give_up) return false;
-      std::this_thread::yield();
-    }
-    return true;
+    eventually([&] { return queued_at(address) == n || waiters.back()->done.load(); });
+    return queued_at(address) == n;
   }
-  // Waits (bounded) until `n` of the waiters in `queue` have returned.
+  // Waits (for at most kPatience) until `n` of the waiters in `queue` have
+  // returned.
   bool eventually_done(const std::vector<ModelWaiter>& queue, std::size_t n) const {
-    const auto returned = [&] {
-      std::size_t k = 0;
-      for (const ModelWaiter& w : queue) k += waiters[static_cast<std::size_t>(w.id)]->done.load();
-      return k;
-    };
-    const auto give_up = std::chrono::steady_clock::now() + kPatience;
-    while (returned() < n) {
-      if (std::chrono::steady_clock::now() > give_up) return false;
-      std::this_thread::yield();
-    }
-    return true;
+    return eventually([&] {
+      std::size_t returned = 0;
+      for (const ModelWaiter& w : queue)
+        returned += waiters[static_cast<std::size_t>(w.id)]->done.load();
+      return returned >= n;
+    });
   }
 };
 
 using WaiterCommand = rc::state::Command<WaiterModel, WaiterSut>;
+
+// Fails the case with `why`, written to stderr at once as well: a waiter the
+// failure leaves queued for good ends the binary (~WaiterSut) before
+// RapidCheck could report the case.
+[[noreturn]] void fail_case(const std::string& why) {
+  std::fprintf(stderr, "LinearMemoryWaitersModel: %s\n", why.c_str());
+  RC_FAIL(why);
+}
 
 // After every command: each queue holds what the model says, and no waiter
 // the model still lists has returned.
@@ -157,7 +165,9 @@ struct StartWaiter : WaiterCommand {
                        : memory.atomic_wait32(a, static_cast<std::uint32_t>(expected), -1);
       w->done.store(true);
     });
-    RC_ASSERT(sut.eventually_queued(address, m.queued_at(address) + 1));
+    if (!sut.eventually_queued(address, m.queued_at(address) + 1))
+      fail_case("the new waiter returned, or was not queued within " +
+                std::to_string(kPatience.count()) + " s");
     WaiterModel next = m;
     apply(next);
     check_queues(next, sut);
@@ -198,8 +208,11 @@ struct Store : WaiterCommand {
   std::uint64_t value = *rc::gen::arbitrary<std::uint64_t>();
 
   void apply(WaiterModel& m) const override {
-    for (std::size_t i = 0; i < (wide ? 8u : 4u); ++i)
-      m.bytes[address + i] = static_cast<std::uint8_t>(value >> (8 * i));
+    if (wide) {
+      models::store_le(m.bytes, address, value);
+    } else {
+      models::store_le(m.bytes, address, static_cast<std::uint32_t>(value));
+    }
   }
   void run(const WaiterModel& m, WaiterSut& sut) const override {
     std::byte* at = sut.memory->data() + address;
@@ -244,7 +257,10 @@ struct Notify : WaiterCommand {
     RC_ASSERT(*woken == ids.size());
     // As many waiters as it chose return (whichever they are), then the
     // chosen ones must be exactly the predicted ones.
-    RC_ASSERT(sut.eventually_done(m.queue, ids.size()));
+    if (!sut.eventually_done(m.queue, ids.size()))
+      fail_case("the " + std::to_string(ids.size()) +
+                " waiters notify woke had not returned after " + std::to_string(kPatience.count()) +
+                " s");
     for (const int id : ids) {
       RC_ASSERT(sut.waiters[static_cast<std::size_t>(id)]->done.load());
       RC_ASSERT(*sut.waiters[static_cast<std::size_t>(id)]->result == WaitResult::Woken);

@@ -1,10 +1,14 @@
 // Waiting on another thread without hanging: the conformance kit's
 // deadline helpers (conformance/kit_deadline.hpp: kPatience, eventually,
-// expect_eventually), and a gate for threads held at a seam pause point.
+// expect_eventually), the rescue of a thread a failed test left blocked,
+// and a gate for threads held at a seam pause point. Used by tests/ and
+// proptests/.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "kit_deadline.hpp"
@@ -14,6 +18,23 @@ namespace wrt::platform::testing_deadline {
 using conformance::eventually;
 using conformance::expect_eventually;
 using conformance::kPatience;
+
+// Frees a thread that a failed test or property left blocked: calls
+// `rescue()` until `done()`, for at most kPatience. A thread that its rescue
+// cannot free can be neither joined nor left behind (it uses the test's
+// objects): the binary ends, with a message naming `what`.
+template <typename Done, typename Rescue>
+void free_or_abort(Done done, Rescue rescue, const char* what) {
+  if (eventually([&] {
+        if (done()) return true;
+        rescue();
+        return false;
+      }))
+    return;
+  std::fprintf(stderr, "test: %s that its rescue cannot free in %lld s; aborting\n", what,
+               static_cast<long long>(kPatience.count()));
+  std::abort();
+}
 
 // Holds the threads that reach a test hook (a seam pause point, see
 // os/fault_injection.hpp) until the test opens it, for at most kPatience.

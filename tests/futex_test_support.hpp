@@ -8,8 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -101,17 +99,8 @@ class WaitingThread {
   }
 
  private:
-  // A thread that its rescue cannot free can be neither joined nor left
-  // behind (it uses the test's objects): the binary ends, with a message.
   void release() {
-    if (eventually([this] {
-          if (done()) return true;
-          rescue_();
-          return false;
-        }))
-      return;
-    std::fputs("test: a waiting thread that its rescue cannot free; aborting\n", stderr);
-    std::abort();
+    testing_deadline::free_or_abort([this] { return done(); }, rescue_, "a waiting thread");
   }
 
   std::function<void()> rescue_;

@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "linear_memory_model.hpp"
 #include "linear_memory_test_support.hpp"
 
 namespace wrt::platform::linear_memory_testing {
@@ -51,11 +52,7 @@ MemoryType bytes_type(const Flavour& f, std::uint64_t initial_bytes,
   return type;
 }
 
-// address + size <= length by a checked sum (not the implementation's trick).
-bool fits(std::uint64_t address, std::uint64_t size, std::uint64_t length) {
-  std::uint64_t end = 0;
-  return !__builtin_add_overflow(address, size, &end) && end <= length;
-}
+using models::fits;
 
 // Addresses around the interesting edges of a memory of `length` bytes.
 std::vector<std::uint64_t> edge_addresses(std::uint64_t length) {
@@ -339,31 +336,6 @@ TYPED_TEST(LinearMemoryE, E3_AnAccessIsInBoundsExactlyWhenAddressPlusSizeIsAtMos
 
 // --- E4: atomics ---
 
-template <typename T>
-T apply(RmwOp op, T old, T value) {
-  switch (op) {
-    case RmwOp::Add: {
-      T sum;
-      (void)__builtin_add_overflow(old, value, &sum);  // wraps; -fsanitize=integer stays quiet
-      return sum;
-    }
-    case RmwOp::Sub: {
-      T difference;
-      (void)__builtin_sub_overflow(old, value, &difference);
-      return difference;
-    }
-    case RmwOp::And:
-      return static_cast<T>(old & value);
-    case RmwOp::Or:
-      return static_cast<T>(old | value);
-    case RmwOp::Xor:
-      return static_cast<T>(old ^ value);
-    case RmwOp::Xchg:
-      return value;
-  }
-  return value;
-}
-
 template <typename T, typename M>
 void expect_atomics_for(M& memory) {
   SCOPED_TRACE(sizeof(T));
@@ -373,14 +345,15 @@ void expect_atomics_for(M& memory) {
   for (const RmwOp op : {RmwOp::Add, RmwOp::Sub, RmwOp::And, RmwOp::Or, RmwOp::Xor, RmwOp::Xchg}) {
     ASSERT_TRUE(memory.atomic_store(at, start).has_value());
     EXPECT_EQ(memory.template atomic_rmw<T>(op, at, value), start);
-    EXPECT_EQ(memory.template atomic_load<T>(at), apply(op, start, value));
-    EXPECT_EQ(memory.template load<T>(at), apply(op, start, value));  // little-endian too
+    const T stored = models::rmw_result(op, start, value);
+    EXPECT_EQ(memory.template atomic_load<T>(at), stored);
+    EXPECT_EQ(memory.template load<T>(at), stored);  // little-endian too
   }
   ASSERT_TRUE(memory.atomic_store(at, start).has_value());
   EXPECT_EQ(memory.template atomic_cmpxchg<T>(at, value, T{7}), start);  // differs: kept
-  EXPECT_EQ(memory.template atomic_load<T>(at), start);
+  EXPECT_EQ(memory.template atomic_load<T>(at), models::cmpxchg_result(start, value, T{7}));
   EXPECT_EQ(memory.template atomic_cmpxchg<T>(at, start, T{7}), start);  // equal: replaced
-  EXPECT_EQ(memory.template atomic_load<T>(at), T{7});
+  EXPECT_EQ(memory.template atomic_load<T>(at), models::cmpxchg_result(start, start, T{7}));
 }
 
 TYPED_TEST(LinearMemoryE, E4_EachAtomicReturnsTheOldValueAndAppliesItsOp) {
@@ -395,14 +368,6 @@ TYPED_TEST(LinearMemoryE, E4_EachAtomicReturnsTheOldValueAndAppliesItsOp) {
     }
 }
 
-// What W4 predicts for an atomic of `width` bytes (no NotShared for E4).
-std::optional<ErrorCode> predicted_atomic(std::uint64_t address, std::uint64_t width,
-                                          std::uint64_t length) {
-  if (address % width != 0) return ErrorCode::Misaligned;
-  if (!fits(address, width, length)) return ErrorCode::OutOfBounds;
-  return std::nullopt;
-}
-
 template <typename T, typename M>
 void expect_atomic_checks_for(M& memory) {
   SCOPED_TRACE(sizeof(T));
@@ -410,7 +375,7 @@ void expect_atomic_checks_for(M& memory) {
   const auto before = snapshot(memory);
   for (const std::uint64_t address : edge_addresses(end)) {
     SCOPED_TRACE(address);
-    const auto expected = predicted_atomic(address, sizeof(T), end);
+    const auto expected = models::atomic_error(address, sizeof(T), end);
     const auto check = [&](const auto& result) { expect_outcome(result, expected); };
     check(memory.template atomic_load<T>(address));
     if (!expected) continue;  // the writes below would change bytes
@@ -635,17 +600,9 @@ TYPED_TEST(LinearMemoryE, E7_W4_W9_EveryAddressGivesTheResultW4Predicts) {
       SCOPED_TRACE(name(f) + (shared ? " shared" : ""));
       auto memory = this->make(
           bytes_type(f, kWasmPageSize + (f.page_size == 1 ? 12 : 0), 2 * kWasmPageSize, shared));
-      const std::uint64_t end = memory.byte_length();
-      for (const std::uint64_t address : edge_addresses(end)) {
+      for (const std::uint64_t address : edge_addresses(memory.byte_length())) {
         SCOPED_TRACE(address);
-        const auto check = [&](auto result, std::uint64_t width, bool is_wait) {
-          auto expected = predicted_atomic(address, width, end);
-          if (!expected && is_wait && !shared) expected = ErrorCode::NotShared;
-          expect_outcome(result, expected);
-        };
-        check(memory.atomic_wait32(address, 1, 0), 4, true);
-        check(memory.atomic_wait64(address, 1, 0), 8, true);
-        check(memory.atomic_notify(address, kAllValues), 4, false);
+        expect_wait_and_notify_follow_w4(memory, address, shared);
       }
     }
 }

@@ -13,6 +13,7 @@
 #include <limits>
 #include <vector>
 
+#include "linear_memory_model.hpp"
 #include "linear_memory_test_support.hpp"
 
 namespace wrt::platform::linear_memory_testing {
@@ -317,22 +318,6 @@ TYPED_TEST(LinearMemoryBasics, W7_AChangeInEitherHalfIsNotEqual) {
 
 // --- W9: any guest input gives a result or an error ---
 
-// address + size <= length, by a different route than the implementation's
-// (a checked sum), so the prediction does not share its trick.
-bool fits(std::uint64_t address, std::uint64_t size, std::uint64_t length) {
-  std::uint64_t end = 0;
-  return !__builtin_add_overflow(address, size, &end) && end <= length;
-}
-
-// What W4 predicts for an atomic on a memory of `length` bytes.
-std::optional<ErrorCode> predicted(std::uint64_t address, std::uint64_t width, std::uint64_t length,
-                                   bool shared, bool is_wait) {
-  if (address % width != 0) return ErrorCode::Misaligned;
-  if (!fits(address, width, length)) return ErrorCode::OutOfBounds;
-  if (is_wait && !shared) return ErrorCode::NotShared;
-  return std::nullopt;
-}
-
 TYPED_TEST(LinearMemoryBasics, W9_EveryAddressGivesTheResultW4Predicts) {
   for (const bool shared : {false, true}) {
     auto memory = this->make(MemoryType{2, 2, shared});
@@ -346,14 +331,9 @@ TYPED_TEST(LinearMemoryBasics, W9_EveryAddressGivesTheResultW4Predicts) {
       }
     for (const std::uint64_t address : addresses) {
       SCOPED_TRACE(address);
-      const auto check = [&](auto result, std::uint64_t width, bool is_wait) {
-        expect_outcome(result, predicted(address, width, end, shared, is_wait));
-      };
-      check(memory.atomic_wait32(address, 1, 0), 4, true);
-      check(memory.atomic_wait64(address, 1, 0), 8, true);
-      check(memory.atomic_notify(address, kAllValues), 4, false);
+      expect_wait_and_notify_follow_w4(memory, address, shared);
       std::byte buffer[8] = {};
-      const bool in_bounds = fits(address, sizeof buffer, end);
+      const bool in_bounds = models::fits(address, sizeof buffer, end);
       EXPECT_EQ(memory.read(address, buffer).has_value(), in_bounds);
       EXPECT_EQ(memory.write(address, buffer).has_value(), in_bounds);
     }

@@ -24,6 +24,7 @@
 #if !defined(_WIN32)
 #include "futex_test_support.hpp"
 #endif
+#include "linear_memory_model.hpp"
 #include "memory_backend_support.hpp"
 #include "wrt/platform.hpp"
 #ifdef WRT_PLATFORM_FAULT_INJECTION
@@ -75,6 +76,18 @@ void expect_outcome(const Result<T>& result, std::optional<ErrorCode> expected) 
   } else {
     EXPECT_TRUE(result.has_value());
   }
+}
+
+// atomic_wait32, atomic_wait64 (timeout 0) and atomic_notify at `address`
+// give what W4 predicts: Misaligned before OutOfBounds, then NotShared for
+// the waits when the test made the memory unshared (`shared`: from the
+// test's MemoryType, not from the memory under test; models::wait_error).
+template <typename M>
+void expect_wait_and_notify_follow_w4(M& memory, std::uint64_t address, bool shared) {
+  const std::uint64_t end = memory.byte_length();
+  expect_outcome(memory.atomic_wait32(address, 1, 0), models::wait_error(address, 4, end, shared));
+  expect_outcome(memory.atomic_wait64(address, 1, 0), models::wait_error(address, 8, end, shared));
+  expect_outcome(memory.atomic_notify(address, kAllValues), models::atomic_error(address, 4, end));
 }
 
 // The 32-bit or 64-bit word at `address`, stored or loaded seq_cst as a

@@ -79,6 +79,7 @@ using alloc_test::all_zero;
 using alloc_test::fill_pattern;
 using alloc_test::holds_pattern;
 using alloc_test::kSizeTHoldsFourGiB;
+using pool_test::make_pool;
 using pool_test::os_page;
 using trap_test::expect_trap_at;
 using trap_test::install_or_fail;
@@ -119,17 +120,16 @@ TEST(BoundsCheckElision, S3_PoolRefusesFourPlusFourAndElidesWithOneMorePage) {
   EXPECT_TRUE(with(k4GiBBytes, k4GiBBytes + os_page()));
   EXPECT_FALSE(with(0, k4GiBBytes + os_page()));
   // A slot reserves reservation_bytes whatever its maximum (T5 per slot).
-  auto pool = MemoryPool::create(
+  MemoryPool pool = make_pool(
       {.slots = 2, .maximum_pages = 1, .guard_bytes = kPage, .reservation_bytes = 3 * kPage + 1});
-  ASSERT_TRUE(pool);
-  EXPECT_EQ(pool->slot_base(1) - pool->slot_base(0), static_cast<std::ptrdiff_t>(5 * kPage));
-  auto a = pool->acquire();
+  EXPECT_EQ(pool.slot_base(1) - pool.slot_base(0), static_cast<std::ptrdiff_t>(5 * kPage));
+  auto a = pool.acquire();
   ASSERT_TRUE(a);
   ASSERT_TRUE(a->allocate(1));
   EXPECT_EQ(a->reserved_bytes(), 4 * kPage);
   EXPECT_TRUE(alloc_test::fails_with(a->grow(1, 1), ErrorCode::CapacityExceeded));
-  MemoryPool moved = std::move(*pool);
-  EXPECT_FALSE(pool->elides_bounds_checks());
+  MemoryPool moved = std::move(pool);
+  EXPECT_FALSE(pool.elides_bounds_checks());
 }
 
 // The layout: a slot's memory is the larger of its maximum and the floor,
@@ -174,20 +174,19 @@ TEST_F(TenantTraps, S3_TheFarthestByteOfEveryAccessTrapsInItsOwnSlot) {
   if constexpr (!kSizeTHoldsFourGiB) GTEST_SKIP() << "4 GiB does not fit in size_t";
   WRT_IN_CHILD({
     install_or_fail();
-    auto pool = MemoryPool::create({.slots = 2,
-                                    .maximum_pages = 1,
-                                    .guard_bytes = k4GiBBytes + os_page(),
-                                    .reservation_bytes = k4GiBBytes});
-    ASSERT_TRUE(pool) << pool.error().message();
-    EXPECT_TRUE(pool->elides_bounds_checks());
+    MemoryPool pool = make_pool({.slots = 2,
+                                 .maximum_pages = 1,
+                                 .guard_bytes = k4GiBBytes + os_page(),
+                                 .reservation_bytes = k4GiBBytes});
+    EXPECT_TRUE(pool.elides_bounds_checks());
     std::vector<PooledPageAllocator> tenants;
     for (int i = 0; i < 2; ++i) {
-      auto a = pool->acquire();
+      auto a = pool.acquire();
       ASSERT_TRUE(a && a->allocate(1));
       fill_pattern(a->base(), 0, kPage, static_cast<std::uint8_t>(i + 1));
       tenants.push_back(std::move(*a));
     }
-    const std::size_t stride = static_cast<std::size_t>(pool->slot_base(1) - pool->slot_base(0));
+    const std::size_t stride = static_cast<std::size_t>(pool.slot_base(1) - pool.slot_base(0));
     const std::size_t farthest = static_cast<std::size_t>(kEveryAccess - 1);
     // Before touching it: the byte is in the first slot's range, short of the
     // second slot's base (a layout without the guard fails here, not by a crash).
@@ -247,9 +246,8 @@ TEST(MemoryImageSeals, S7_TheImageFileIsSealedAgainstWritesAndResizing) {
   EXPECT_EQ(errno, EPERM);
   EXPECT_EQ(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), -1);  // F_SEAL_SEAL
   // Memories still map it privately and write their own copies.
-  auto pool = MemoryPool::create({1, 1});
-  ASSERT_TRUE(pool);
-  auto a = pool->acquire(&*image);
+  MemoryPool pool = make_pool({1, 1});
+  auto a = pool.acquire(&*image);
   ASSERT_TRUE(a);
   const auto m = a->allocate(1);
   ASSERT_TRUE(m);
@@ -299,11 +297,10 @@ TEST(PoolResetFallback, S8_EveryMadviseFailingRetiresNoSlot) {
   auto image = MemoryImage::create(image_bytes(), 100);
   ASSERT_TRUE(image);
   for (const std::size_t keep : {std::size_t{0}, kPage}) {
-    auto pool = MemoryPool::create({.slots = 2, .maximum_pages = 4, .keep_resident_bytes = keep});
-    ASSERT_TRUE(pool);
+    MemoryPool pool = make_pool({.slots = 2, .maximum_pages = 4, .keep_resident_bytes = keep});
     fault::fail(fault::OsCall::Madvise, EINVAL, 0, 1'000'000);
     const auto fixed_before = fault::calls(fault::OsCall::MapFixed);
-    churn(*pool, *image, 30);
+    churn(pool, *image, 30);
     // Each release made its madvise, and mapped fresh pages when it failed.
     EXPECT_GT(fault::calls(fault::OsCall::Madvise), 0u);
     EXPECT_GE(fault::calls(fault::OsCall::MapFixed) - fixed_before,

@@ -58,12 +58,6 @@ std::size_t resident_bytes(const std::byte* p, std::size_t bytes) {
   return pages == SIZE_MAX ? SIZE_MAX : pages * os_page();
 }
 
-MemoryPool make_pool(PoolConfig config) {
-  auto pool = MemoryPool::create(config);
-  EXPECT_TRUE(succeeds(pool));
-  return std::move(*pool);
-}
-
 class MemoryPoolTest : public ::testing::Test {
  protected:
   void SetUp() override { GTEST_FLAG_SET(death_test_style, death_test::kDeathTestStyle); }

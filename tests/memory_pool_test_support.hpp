@@ -1,5 +1,5 @@
-// What the pool tests share: image contents and the check that a memory
-// holds an image (tests/memory_pool_test.cpp, memory_pool_recycle_test.cpp).
+// What the pool tests share: a pool that must be made, image contents and
+// the check that a memory holds an image (tests/memory_pool_*_test.cpp).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,13 +10,23 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "allocator_test_support.hpp"
+#include "memory_backend_support.hpp"
+#include "wrt/platform/memory_pool.hpp"
 
 namespace wrt::platform::pool_test {
 
 inline std::size_t os_page() { return static_cast<std::size_t>(sysconf(_SC_PAGESIZE)); }
+
+// A pool of `config`. When it cannot be made the test fails with the error's
+// message (an exception: the test body goes no further).
+inline MemoryPool make_pool(const PoolConfig& config) {
+  auto pool = MemoryPool::create(config);
+  return std::move(memory_testing::value_or_throw(pool));
+}
 
 // Resident OS pages of [p, p + bytes) (mincore; the range must be mapped),
 // or SIZE_MAX when mincore fails.

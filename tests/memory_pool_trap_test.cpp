@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "memory_pool_test_support.hpp"
 #include "trap/fault_registry.hpp"
 #include "trap_test_support.hpp"
 #include "wrt/platform.hpp"
@@ -32,11 +33,7 @@ class PooledTraps : public TrapTest {};
 
 std::uintptr_t address_of(const std::byte* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
-MemoryPool make_pool(PoolConfig config) {
-  auto pool = MemoryPool::create(config);
-  EXPECT_TRUE(pool) << pool.error().message();
-  return std::move(*pool);
-}
+using pool_test::make_pool;
 
 PooledPageAllocator acquire_from(MemoryPool& pool, const MemoryImage* image = nullptr) {
   auto a = pool.acquire(image);
