@@ -26,12 +26,14 @@ GROW_STEP = "BM_GrowStepAt<{}>/{}"
 GROW_SIZES = [64, 256, 1024, 4096, 16384]
 
 # (measure, ours, baseline, goal as (bound, text) or None, note key)
-# A ratio is ours / baseline; every goal is "ratio <= bound".
+# A ratio is ours / baseline, and every goal is "ratio <= bound"; with no
+# baseline the goal bounds ours itself, in seconds. Every goal has a note
+# (NOTES): the report explains each goal the run misses.
 COMPARISONS = [
     ("Futex `wake` with no waiters vs raw `FUTEX_WAKE`",
      "BM_FutexWakeNoWaiters_Ours", "BM_FutexWakeNoWaiters_Raw", (0.05, "≤ 0.05×"), "wake"),
     ("Futex `wait` on a differing value vs raw `FUTEX_WAIT` (EAGAIN)",
-     "BM_FutexWaitNotEqual_Ours", "BM_FutexWaitNotEqual_Raw", (0.05, "≤ 0.05×"), None),
+     "BM_FutexWaitNotEqual_Ours", "BM_FutexWaitNotEqual_Raw", (0.05, "≤ 0.05×"), "noisy"),
 ] + [
     row
     for cpus, where in ((2, "two CPUs"), (1, "one CPU"))
@@ -50,24 +52,24 @@ COMPARISONS = [
     )
 ] + [
     ("`allocate(0)`+`deallocate`, 4 GiB + 2 GiB guard vs raw `mmap`+`munmap`",
-     "BM_AllocateDeallocate_Ours/0", "BM_AllocateDeallocate_Raw/0", (1.10, "≤ 1.10×"), None),
+     "BM_AllocateDeallocate_Ours/0", "BM_AllocateDeallocate_Raw/0", (1.10, "≤ 1.10×"), "noisy"),
     ("`allocate(1)`+`deallocate`, 4 GiB + 2 GiB guard vs raw `mmap`+`mprotect`+`munmap`",
      "BM_AllocateDeallocate_Ours/1", "BM_AllocateDeallocate_Raw/1", (1.10, "≤ 1.10×"), "alloc1"),
     ("`grow` by 1 page vs raw `mprotect` of the next page",
-     "BM_GrowOnePage_Ours", "BM_GrowOnePage_Raw", (1.10, "≤ 1.10×"), None),
+     "BM_GrowOnePage_Ours", "BM_GrowOnePage_Raw", (1.10, "≤ 1.10×"), "noisy"),
     ("First touch of a committed page (16 OS pages) vs a fresh `mmap` read/write page",
      "BM_FirstTouch<OursMemory>", "BM_FirstTouch<RawMemory>", None, "touch"),
 ] + [
     (f"`PalMemoryProvider::{op.lower()}` {label} vs `memcpy`",
      f"BM_{op}_Ours/{size}", f"BM_{op}_Memcpy/{size}",
-     (1.2, "≤ 1.2×") if size == 4096 else None, None)
+     (1.2, "≤ 1.2×") if size == 4096 else None, "noisy")
     for op in ("Write", "Read") for size, label in ((1, "1 B"), (64, "64 B"), (4096, "4 KiB"))
 ] + [
     ("Trap round trip (fault → `catch_traps` returns) vs raw `sigsetjmp`/SIGSEGV/`siglongjmp`",
-     "BM_TrapRoundTrip_Ours", "BM_TrapRoundTrip_RawSigsetjmp", (1.2, "≤ 1.2×"), None),
+     "BM_TrapRoundTrip_Ours", "BM_TrapRoundTrip_RawSigsetjmp", (1.2, "≤ 1.2×"), "noisy"),
     ("Stack-overflow trap round trip (64 KiB stack) vs raw `sigaltstack`/SIGSEGV/`siglongjmp`",
      "BM_StackOverflowTrap_Ours/real_time", "BM_StackOverflowTrap_RawSigaltstack/real_time",
-     (1.2, "≤ 1.2×"), None),
+     (1.2, "≤ 1.2×"), "noisy"),
     ("65,536 `i32.load`s relying on the guard and traps vs an explicit bounds check each",
      "BM_InterpreterLoads_GuardedByTraps", "BM_InterpreterLoads_BoundsChecked", None, None),
 ] + [
@@ -83,25 +85,39 @@ COMPARISONS = [
     )
 ] + [
     ("`atomic_notify` with nobody waiting vs raw `FUTEX_WAKE`",
-     "BM_NotifyNoWaiters_Ours", "BM_FutexWakeNoWaiters_Raw", (0.2, "≤ 0.2×"), None),
+     "BM_NotifyNoWaiters_Ours", "BM_FutexWakeNoWaiters_Raw", (0.2, "≤ 0.2×"), "noisy"),
     ("`atomic_notify` of all 64 sleepers vs one raw `FUTEX_WAKE` of 64",
      "BM_WakeAllOf64<WasmSleepers>/manual_time",
      "BM_WakeAllOf64<RawSleepers>/manual_time", None, None),
     ("`LinearMemory::grow` by 1 page: shared (mutex, release store) vs unshared",
      "BM_LinearMemoryGrow<true>", "BM_LinearMemoryGrow<false>", None, None),
 ]
+# Section E accessors (issue 19), unshared memories; fill and copy are
+# compared in time, so >= 0.9x the throughput is <= 1/0.9 the time.
+COMPARISONS += [
+    ("16,384 checked `load<std::uint32_t>` vs a raw pointer loop with an explicit bounds check (E3)",
+     "BM_LoadU32_Checked", "BM_LoadU32_RawWithBoundsCheck", (1.2, "≤ 1.2×"), "load"),
+    ("`atomic_rmw<std::uint32_t>(Add)` vs `std::atomic_ref::fetch_add` (E4)",
+     "BM_AtomicRmwAdd", "BM_AtomicRefFetchAdd", (1.1, "≤ 1.1×"), "bulk"),
+    ("1 MiB `fill` vs `memset` (E5)",
+     "BM_Fill1MiB", "BM_Memset1MiB", (1 / 0.9, "≤ 1.11× (≥ 0.9× the throughput)"), "bulk"),
+    ("1 MiB `copy` vs `memmove` (E5)",
+     "BM_Copy1MiB", "BM_Memmove1MiB", (1 / 0.9, "≤ 1.11× (≥ 0.9× the throughput)"), "bulk"),
+    ("`atomic_wait32` whose value differs (NotEqual before the bucket lock)",
+     "BM_Wait32NotEqual", None, (4e-9, "≤ 4 ns"), "wait32"),
+]
 # Memory pool (issue 14): a ratio below 1 is the pool being faster.
 COMPARISONS += [
     ("Instance memory: pooled `acquire`+`allocate(1)`+write+`deallocate`, 64 KiB kept, vs "
      "`MmapPageAllocator` `allocate(1)`+write+`deallocate`, 4 GiB + 2 GiB guard",
-     "BM_InstanceMemory_Pooled/65536", "BM_InstanceMemory_Mmap", (0.10, "≤ 0.10× (10× faster)"), None),
+     "BM_InstanceMemory_Pooled/65536", "BM_InstanceMemory_Mmap", (0.10, "≤ 0.10× (10× faster)"), "pool"),
     ("Instance memory: the same with a default pool (nothing kept: one `madvise` per release, M6)",
-     "BM_InstanceMemory_Pooled/0", "BM_InstanceMemory_Mmap", (0.10, "≤ 0.10× (10× faster)"), None),
+     "BM_InstanceMemory_Pooled/0", "BM_InstanceMemory_Mmap", (0.10, "≤ 0.10× (10× faster)"), "pool"),
     ("Release of a 64 MiB memory, all kept, one page written (PAGEMAP_SCAN, M7) vs `memset` 64 MiB",
      "BM_ReleaseKept64MiB_OneDirtyPage/manual_time", "BM_Memset64MiB/manual_time",
      (0.001, "≤ 0.001×"), "scan64"),
     ("1 MiB image, one page touched: pooled `MemoryImage` vs `MmapPageAllocator` + `memcpy` 1 MiB",
-     "BM_ImageStart_PooledImage", "BM_ImageStart_Memcpy/0", (0.05, "≤ 0.05× (20× faster)"), None),
+     "BM_ImageStart_PooledImage", "BM_ImageStart_Memcpy/0", (0.05, "≤ 0.05× (20× faster)"), "pool"),
     ("1 MiB image, one page touched: pooled `MemoryImage` vs pooled memory + `memcpy` 1 MiB",
      "BM_ImageStart_PooledImage", "BM_ImageStart_Memcpy/1", None, None),
     ("Instance memory, 2 threads at once (wall time per cycle): pooled vs `MmapPageAllocator`",
@@ -123,19 +139,107 @@ COMPARISONS += [
     ("C ABI `wrt_memory_load_u32` vs `LinearMemory::load<std::uint32_t>` (inlined)",
      "BM_CAbiLoadU32_C", "BM_CAbiLoadU32_Cpp", (1.05, "≤ 1.05×"), "capi"),
     ("C ABI `wrt_memory_load_u32` vs `load<std::uint32_t>` through a call not inlined",
-     "BM_CAbiLoadU32_C", "BM_CAbiLoadU32_CppOutOfLine", (1.05, "≤ 1.05×"), None),
+     "BM_CAbiLoadU32_C", "BM_CAbiLoadU32_CppOutOfLine", (1.05, "≤ 1.05×"), "capi"),
 ]
+
+# The trap registry at scale (issue 18, S1, S2): (measure, benchmark with
+# /N for N live 4 GiB + 4 GiB memories, goal on N = 15,000 against N = 1, note).
+LIVE_MEMORIES = [1, 1_000, 15_000]
+SCALE = [
+    ("trap round trip (in the memory allocated last)", "BM_TrapRoundTrip_LiveMemories",
+     (1.1, "≤ 1.1×"), "scale"),
+    ("allocate + deallocate of one more memory", "BM_AllocateDeallocate_LiveMemories",
+     (1.1, "≤ 1.1×"), "scale"),
+    ("raw `mmap` + `mprotect` + `munmap` of the same (the kernel's share)",
+     "BM_RawMapUnmap_LiveMemories", None, None),
+]
+HOLDS, HOLDS_GOAL = "BM_MemoriesOneProcessHolds", 15_000
 
 # Why a goal is missed and what would close it, from the analysis recorded
 # in docs (callgrind and scratch micro-benchmarks); shown only when missed.
 NOTES = {
+    "noisy": (
+        "Met in every committed report before this one. Both sides make the same system calls "
+        "and page faults, or ours makes none where the raw call makes one, so a miss in one "
+        "run comes from the load of other jobs on this shared 2-core machine rather than from "
+        "the code: see the spread column, and rerun `scripts/bench-report.sh` on a quiet "
+        "machine before looking for a cause."),
     "capi": (
-        "A C entry point is a call the caller's compiler cannot inline (the C++ accessor is "
-        "header-only and inlines into the loop); the wrapper itself adds two null checks and the "
-        "store through the out-parameter (`src/capi/memory.cpp`, `[[gnu::flatten]]`, errors in a "
-        "cold function), and against a C++ call kept out of line it costs no more. What would "
-        "close it: link-time optimisation across the library and the runtime (`-flto`), or "
-        "inline fast paths in the header, which would expose the handle's layout."),
+        "Each C accessor is the null checks, the C++ accessor inlined into it "
+        "(`[[gnu::flatten]]` in `src/capi/memory.cpp`: without it g++ kept the byte copy out "
+        "of line and the load cost 4.4× the inlined C++ one) and the store through the "
+        "out-parameter; failures go to an out-of-line function. What remains is the call: the "
+        "C++ accessors are header-only and inline into the caller's loop, a C entry point is a "
+        "call into the library that the caller's compiler cannot see, and against a C++ call "
+        "kept out of line (the third row) it costs no more. What closes it: link-time "
+        "optimisation across the library and the runtime (`-flto`, "
+        "`CMAKE_INTERPROCEDURAL_OPTIMIZATION=ON`): issue 20's run measured 0.99× (notify) and "
+        "0.88× (load) with it. Inline fast paths in `wrt/platform.h` would expose the handles' "
+        "layout, which C1's opaque handles rule out."),
+    "load": (
+        "Per access the raw loop loads the length (acquire), makes the two compares and the "
+        "load; clang also unrolls it by two with the base in a register. Checked against the "
+        "acquire load of the length alone, `load<T>` made clang 14 reload the base and the "
+        "shared flag from the object after every acquire load (the C++ memory model forbids "
+        "keeping them across it) and test the flag (a shared memory takes the relaxed-atomic "
+        "path): 14 instructions and 4 branches per access against ~10.5 and 2.5, 1.50-1.53× "
+        "in four alternating runs (g++ -O2: 1.11-1.17×). `load`/`store` now check an unshared "
+        "memory against a plain copy of its length (`unshared_bytes_`, 0 on a shared memory, "
+        "so a shared one falls through to the acquire check and the atomics; sound because an "
+        "unshared memory grows only with exclusive access, W3): 12 instructions, 3 branches, "
+        "no flag test, 1.05-1.12× in the same alternating runs (one at 1.28× under load). What "
+        "is left is the base and the length reloaded from the object each access (the shared "
+        "path's acquire load stays in the loop) and clang's unrolling of the raw loop; a memory "
+        "type fixed at compile time, or an accessor view an interpreter re-creates after each "
+        "`memory.grow` (base and length in registers), would remove them."),
+    "bulk": (
+        "After the checks an unshared memory's `atomic_rmw` Add is one `lock xadd`, as "
+        "`atomic_ref::fetch_add`, and `fill`/`copy` call `memset`/`memmove` "
+        "(`detail::fill_bytes`, `detail::move_bytes`): the same work as the baseline plus a "
+        "few compares, so a miss in one run is its noise (spread column); issue 19's run "
+        "measured 1.01× (rmw) and 1.09×/0.97× the throughput (fill/copy). A shared memory "
+        "copies with relaxed atomics instead (bytes up to an 8-byte boundary, then words), not "
+        "a goal here."),
+    "wait32": (
+        "The value is compared by one seq_cst load before the bucket lock "
+        "(`atomic_wait_at`, `src/memory/wait_queue.cpp`): NotEqual returns without the lock, "
+        "a clock read or a system call, after the alignment and bounds checks; issue 19 "
+        "measured 8.7 ns before that fast path (V8: 42 ns) and 3.3 ns after. The figure is the "
+        "benchmark thread's CPU time of a few dozen instructions, so a miss by a few tenths of "
+        "a nanosecond is the load of the shared machine (spread column)."),
+    "pool": (
+        "`perf record -g` of the default pool's cycle alone: 85% of the samples are in the "
+        "kernel, the two page faults of the read and the write (the read maps the zero page, "
+        "the write copies it) and the reset's `madvise`; the library's own code (`acquire`, "
+        "the trap registry's publish and retract, the free list) is the rest. System calls per "
+        "steady-state cycle (counted at the seam by `PoolRecycle.M6_*`): none in `acquire` and "
+        "`allocate`, one `madvise` in the release with nothing kept, none with the memory "
+        "inside fewer than 256 KiB of kept bytes, one `PAGEMAP_SCAN` with 256 KiB or more kept. "
+        "So the 0.1× goal cannot be met while the page goes back to the OS on every release: "
+        "`keep_resident_bytes` as large as the memory (the 64 KiB row) is what meets it, at "
+        "the price of a resident page per free slot. Batching releases does not close it "
+        "(docs/SPEC.md, M, \"Batched release\": one `madvise` over 8 adjacent 6 GiB slots "
+        "costs 3.5-3.8× per slot, and the page faults stay). The 64 KiB-kept cycle and the "
+        "image start make no system call and met their goals in every recorded run; a miss "
+        "there is the run's load (spread column)."),
+    "scale": (
+        "The registry's share is small by construction (S1, S2): a lookup walks at most "
+        "1.44 log2(n + 2) nodes of an immutable AVL tree (≤ 20 at 15,000, counted by "
+        "`TrapRegistryScale.S2_LookupPublishAndRetractTouchLogarithmicallyManyNodes`), and an "
+        "update copies one path (≤ 3 nodes per level) plus two epoch flips "
+        "(`src/trap/fault_registry.cpp`); the rest of a cycle is the kernel's, whose own map "
+        "of the address space (30,000 VMAs at 15,000 memories) is a tree too: compare the raw "
+        "row, which moves with the load as much. Issue 18's three hand-run runs (dev preset) "
+        "put both rows at 0.78-1.13× with the 1-memory figure itself moving by 37% between "
+        "runs, so a miss in one run is the spread of the 1-memory figure; before this registry "
+        "a trap in the last of 4,096 live memories cost 10.6 µs against 3.3 µs in the first "
+        "(a linear scan)."),
+    "holds": (
+        "The limit is the address space, not the library: each memory reserves 4 GiB + 4 GiB "
+        "+ 64 KiB, and x86-64's 47-bit user address space (128 TiB) holds at most 16,383 of "
+        "them (the registry is a tree sized by the count, S1; the 4096-entry table before it "
+        "stopped at 4,096). A count below 15,000 means something else (another mapping in the "
+        "process, `vm.max_map_count` at two VMAs per memory, or `ulimit -v`) took the room."),
     "scan64": (
         "The release makes one `PAGEMAP_SCAN` (the page-table walk of 64 MiB, of which one "
         "page-table page is populated) and a `memset` of the one page, plus what every "
@@ -204,7 +308,7 @@ NOTES = {
         "and committing the first page splits it into three VMAs (`/proc/self/maps`: 8 KiB "
         "of slack, the page, the rest) where the raw baseline, committing at the start, makes "
         "two; `munmap` then tears down three. What would close it: round the mapping length "
-        "in `mapping_bytes` (`src/allocator/mmap_page_allocator.cpp`) up to a multiple of 2 MiB; the "
+        "in `layout` (`src/allocator/mmap_page_allocator.cpp`) up to a multiple of 2 MiB; the "
         "kernel then returns a 2 MiB-aligned address, `base` is the mapping's start, and the "
         "commit splits it in two. A scratch build with that one change measured 1.005× the raw "
         "calls, against 1.17× for the unchanged library in the same session."),
@@ -213,6 +317,8 @@ NOTES = {
         "the first time guest memory is used), identical for both. `grow` itself touches "
         "nothing: a committed page costs this only when the program first writes it."),
 }
+
+assert all(note in NOTES for *_, goal, note in COMPARISONS + SCALE if goal), "a goal without a note"
 
 # Series of the grow plot: (key, label, colour).
 GROW_SERIES = [
@@ -225,9 +331,9 @@ GROW_SERIES = [
 
 def plain_name(run_name):
     """The name without the settings a benchmark sets in code
-    ("/min_time:0.020", "/repeats:15"), which the binary appends."""
+    ("/min_time:0.020", "/repeats:15", "/iterations:1"), which the binary appends."""
     return "/".join(part for part in run_name.split("/")
-                    if not part.startswith(("min_time:", "repeats:")))
+                    if not part.startswith(("min_time:", "repeats:", "iterations:")))
 
 
 def load_run(path):
@@ -337,27 +443,65 @@ def machine(context, build, niceness):
     }
 
 
-def goal_rows(runs):
-    rows, missed = [], []
+def judge(value, bound, measure, note, missed):
+    """The met? cell of the goal "value <= bound"; a miss joins `missed` with
+    the note that explains it."""
+    if value is None or bound is None:
+        return "**not measured**"
+    if value <= bound:
+        return "yes"
+    missed.append((measure, note))
+    return "**no**"
+
+
+def ratio_of(ours, base):
+    return ours / base if ours is not None and base else None
+
+
+def fmt_ratio(ratio):
+    return "—" if ratio is None else f"{ratio:.3g}×"
+
+
+def goal_rows(runs, missed):
+    rows = []
     for measure, ours_name, base_name, goal, note in COMPARISONS:
-        ours, base = median_s(runs, ours_name), median_s(runs, base_name)
-        ratio = ours / base if ours is not None and base else None
-        if goal is None:
-            met = "(informative)"
-        elif ratio is None:
-            met = "**not measured**"
-        elif ratio <= goal[0]:
-            met = "yes"
-        else:
-            met = "**no**"
-            if note:
-                missed.append((measure, note))
-        rows.append("| {} | {} | {} | {} | {} / {} | {} | {} |".format(
-            measure, fmt_time(ours), fmt_time(base),
-            "—" if ratio is None else f"{ratio:.3g}×",
-            fmt_spread(runs, ours_name), fmt_spread(runs, base_name),
-            goal[1] if goal else "—", met))
-    return rows, missed
+        ours = median_s(runs, ours_name)
+        base = median_s(runs, base_name) if base_name else None
+        ratio = ratio_of(ours, base)
+        value = ratio if base_name else ours
+        met = judge(value, goal[0], measure, note, missed) if goal else "(informative)"
+        spreads = [fmt_spread(runs, n) for n in (ours_name, base_name) if n]
+        rows.append(f"| {measure} | {fmt_time(ours)} | {fmt_time(base)} | {fmt_ratio(ratio)} | "
+                    f"{' / '.join(spreads)} | {goal[1] if goal else '—'} | {met} |")
+    return rows
+
+
+def scale_rows(runs, missed):
+    counts = [f"{n:,}" for n in LIVE_MEMORIES]
+    rows = ["| live memories | " + " | ".join(counts) + f" | {counts[-1]} / {counts[0]} | "
+            f"spread at {counts[0]} / {counts[-1]} | goal | met? |",
+            "|---|" + "---|" * (len(LIVE_MEMORIES) + 4)]
+    for measure, name, goal, note in SCALE:
+        names = [f"{name}/{n}" for n in LIVE_MEMORIES]
+        times = [median_s(runs, n) for n in names]
+        ratio = ratio_of(times[-1], times[0])
+        met = (judge(ratio, goal[0], f"{measure}, {counts[-1]} live memories vs {counts[0]}",
+                     note, missed) if goal else "(informative)")
+        rows.append(f"| {measure} | " + " | ".join(fmt_time(t) for t in times)
+                    + f" | {fmt_ratio(ratio)} | {fmt_spread(runs, names[0])} / "
+                    f"{fmt_spread(runs, names[-1])} | {goal[1] if goal else '—'} | {met} |")
+    return rows
+
+
+def holds_line(runs, missed):
+    median = runs.get(HOLDS, {}).get("median", {})
+    held = median.get("memories")
+    measure = "Memories of 4 GiB + 4 GiB one process holds"
+    met = judge(HOLDS_GOAL, held, measure, "holds", missed)
+    return (f"{measure} (`{HOLDS}`: allocates until the OS refuses): "
+            f"**{'—' if held is None else f'{held:,.0f}'}**, in "
+            f"{fmt_time(median_s(runs, HOLDS))} of CPU (goal ≥ {HOLDS_GOAL:,}; met: "
+            f"{met.strip('*')}).")
 
 
 def grow_rows(runs):
@@ -451,7 +595,8 @@ def write_svg(path, runs, date):
 
 
 def write_markdown(path, runs, info, runs_made, repetitions):
-    rows, missed = goal_rows(runs)
+    missed = []
+    rows = goal_rows(runs, missed)
     failed = sorted(n for n, r in runs.items() if "error" in r)
     load = ", ".join(f"{x:.2f}" for x in info["load_start"])
     lines = [
@@ -513,6 +658,15 @@ def write_markdown(path, runs, info, runs_made, repetitions):
         "shared pool (its free-list mutex; each `madvise` flushes the other CPU's TLB) against "
         "`MmapPageAllocator` (the process's mmap lock), and against one thread; wall time per "
         "cycle.",
+        "",
+        "Section E (bench/linear_memory_access_bench.cpp, unshared memories): the load row sums "
+        "the 16,384 words of a page through `load<std::uint32_t>` against a loop over a raw "
+        "pointer that re-reads the length (an `std::atomic` loaded with acquire, as a memory "
+        "that grows must be checked) and checks each access; the times are per page. The C ABI "
+        "(bench/c_abi_bench.cpp, C1) makes the same load and a notify with nobody waiting "
+        "through `include/wrt/platform.h` and through `LinearMemory` on memories of the same "
+        "type, and the load once more through a C++ call the compiler may not inline, the "
+        "least any C entry point costs.",
     ]
     for cpus, where in ((2, "two CPUs"), (1, "one CPU")):
         cpu = [(label, runs.get(PING.format(key, cpus), {}).get("median"))
@@ -524,16 +678,27 @@ def write_markdown(path, runs, info, runs_made, repetitions):
                   "noisy than the wall time, but blind to scheduling latency): "
                   + ", ".join(f"{label} {fmt_time(seconds(m, 'cpu_time') if m else None)}"
                               for label, m in cpu) + "."]
+    lines += [
+        "",
+        "## The trap registry at scale (issue 18: S1, S2)",
+        "",
+        "bench/registry_scale_bench.cpp: N memories of 4 GiB + 4 GiB guard live, one page "
+        "committed each; the trap is in the memory allocated last, and allocate + deallocate "
+        "makes one more such memory and frees it; the raw row makes the same system calls "
+        "without the library. CPU time of the benchmark thread per operation.",
+        "",
+        *scale_rows(runs, missed),
+        "",
+        holds_line(runs, missed),
+    ]
     if failed:
         lines += ["", "**Benchmarks that reported an error (no number shown):** "
                   + ", ".join(f"`{n}`" for n in failed)]
     if missed:
         lines += ["", "## Missed goals: where the time goes", ""]
-        seen = set()
-        for measure, note in missed:
-            if note not in seen:
-                seen.add(note)
-                lines += [f"- **{measure}.** {NOTES[note]}"]
+        for note in dict.fromkeys(note for _, note in missed):
+            measures = "; ".join(m for m, n in missed if n == note)
+            lines += [f"- **{measures}.** {NOTES[note]}"]
     lines += [
         "",
         "## Growing a memory one page at a time",
