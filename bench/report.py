@@ -250,19 +250,15 @@ NOTES = {
         "larger kept region (the scan grows with the populated page tables, the `memset` "
         "with the bytes)."),
     "wake": (
-        "`wake` with nobody waiting makes no system call (F7), but it orders the caller's store "
-        "to the word before its look at the waiter count with "
-        "`std::atomic_thread_fence(seq_cst)` (`src/futex/futex_core.hpp`), which compiles to `mfence`. "
-        "callgrind counts 20 instructions per call (2,450,800 for 122,540 calls), all cheap but "
-        "the `mfence`: on this AMD EPYC a scratch benchmark (store; fence; load) takes ~19 ns "
-        "with `mfence` or with a locked RMW on a shared counter, ~4.7 ns with "
-        "`lock orl $0,(%rsp)` (the barrier the Linux kernel uses for `smp_mb()` on x86-64), "
-        "~0.6 ns without a fence. "
-        "What would close it: on x86-64 emit the full barrier as a locked no-op on the stack "
-        "(inline asm behind an `#if`, the standard fence elsewhere). A scratch build with that "
-        "one change measured 8.3 ns against 153 ns for `FUTEX_WAKE`, 0.054×: at the goal's edge, "
-        "since the locked instruction itself costs ~4.7 ns here; the barrier cannot go, it is "
-        "what keeps a wake from being lost (F2)."),
+        "`wake` with nobody waiting makes no system call (F7), but it must order the caller's "
+        "store to the word before its look at the waiter count, or a wake can be lost (F2). "
+        "That full barrier is `full_fence()` (`src/futex/full_fence.hpp`): on x86-64 a locked "
+        "no-op on the stack, `lock orl $0,(%rsp)` (the Linux kernel's `smp_mb()`), ~4.7 ns on "
+        "this AMD EPYC against ~19 ns for the `mfence` of `std::atomic_thread_fence(seq_cst)`, "
+        "which the library used before (0.08-0.13×; 4 alternating runs, load 7-11: 21.1-21.4 ns "
+        "before, 8.2-8.4 ns after, 0.032-0.033×). The locked instruction is most of what is "
+        "left (~20 instructions per call): a run above the goal means a raw `FUTEX_WAKE` far "
+        "faster than the ~250 ns measured here, or a CPU where locked instructions are slow."),
     "wasmping": (
         "A `LinearMemory` round trip makes the same two system calls per side as raw futex(2) "
         "(one FUTEX_WAKE, one FUTEX_WAIT; it sleeps on the waiter's own word instead of the "
@@ -302,16 +298,15 @@ NOTES = {
         "‘clearly’ faster in this test; the difference shows under contention (many waiters, "
         "notify under a held lock), which this ping-pong does not measure."),
     "alloc1": (
-        "The mapping is 4 GiB + 2 GiB + 64 KiB (slack so that `base` can be aligned to "
-        "`kWasmPageSize`). The kernel aligns only mappings whose length is a multiple of 2 MiB "
-        "to 2 MiB, so this one starts at a 4 KiB boundary, the aligned `base` lies inside it, "
-        "and committing the first page splits it into three VMAs (`/proc/self/maps`: 8 KiB "
-        "of slack, the page, the rest) where the raw baseline, committing at the start, makes "
-        "two; `munmap` then tears down three. What would close it: round the mapping length "
-        "in `layout` (`src/allocator/mmap_page_allocator.cpp`) up to a multiple of 2 MiB; the "
-        "kernel then returns a 2 MiB-aligned address, `base` is the mapping's start, and the "
-        "commit splits it in two. A scratch build with that one change measured 1.005× the raw "
-        "calls, against 1.17× for the unchanged library in the same session."),
+        "The mapping is the reservation, the guard and 64 KiB of slack (so that `base` can be "
+        "aligned to `kWasmPageSize` wherever the OS puts it), rounded up to a multiple of "
+        "2 MiB (`plan_mapping` in `src/allocator/page_policy.hpp`): Linux 6.7+ then places it "
+        "at a 2 MiB boundary, `base` is its start, and committing the first page splits it in "
+        "two VMAs, as the raw calls do (before the rounding: three; 4 alternating runs, load 7-11: "
+        "1.14-1.23× before, 1.02-1.08× after). What is left is the library's own work around "
+        "the same three calls (the trap registry's entry, claimed, published, retracted and "
+        "released); a run above the goal is that plus the noise of a loaded machine, or a "
+        "kernel that does not align the mapping (before Linux 6.7)."),
     "touch": (
         "Informative: the cost is the kernel's page fault (and, in this VM, the hypervisor's "
         "the first time guest memory is used), identical for both. `grow` itself touches "

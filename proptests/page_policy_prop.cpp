@@ -5,8 +5,10 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -79,6 +81,46 @@ RC_GTEST_PROP(PagePolicy, A5_RoundUpIsTheNextMultipleOrNothing, ()) {
     RC_ASSERT(WideSize{*got} == expected);
     RC_ASSERT(*got % alignment == 0);
   }
+}
+
+// A1/A5/A10: the mapping holds the reservation (at least the maximum and
+// the rounded floor) and the guard after a kWasmPageSize-aligned base,
+// wherever the OS puts it: at a kMappingGranule boundary (Linux aligns a
+// mapping whose length is a multiple of it; base is then the start) or at any
+// OS page (other kernels, 32-bit, qemu-user). Sizes that wrap are refused.
+RC_GTEST_PROP(PagePolicy, A1_A10_MappingHoldsAnAlignedBaseWhereverTheOsPutsIt, ()) {
+  const std::size_t os_page = *rc::gen::element<std::size_t>(4096, 16384, 65536);
+  const auto maximum = detail::pages_to_bytes(*pages_near(65536));
+  RC_PRE(maximum.has_value());
+  const std::size_t edge = std::size_t{1} << (std::numeric_limits<std::size_t>::digits - 2);
+  const auto floor = *rc::gen::oneOf(bytes_near(kWasmPageSize), bytes_near(edge));
+  const auto guard = *rc::gen::oneOf(bytes_near(os_page), bytes_near(edge));
+
+  const auto up = [](WideSize value, WideSize to) { return (value + to - 1) / to * to; };
+  const WideSize reservation = std::max(WideSize{*maximum}, up(floor, kWasmPageSize));
+  const WideSize guarded = reservation + up(guard, os_page);
+  const WideSize mapping = up(guarded + kWasmPageSize, detail::kMappingGranule);
+
+  const auto layout = detail::plan_mapping(*maximum, floor, guard, os_page);
+  RC_ASSERT(layout.has_value() == (mapping <= kSizeMax));
+  if (!layout) return;
+  RC_ASSERT(WideSize{layout->reservation_bytes} == reservation);
+  RC_ASSERT(WideSize{layout->guarded_bytes} == guarded);
+  RC_ASSERT(WideSize{layout->mapping_bytes} == mapping);
+  RC_ASSERT(layout->mapping_bytes % detail::kMappingGranule == 0);
+  RC_ASSERT(layout->mapping_bytes % os_page == 0);
+
+  // Where the OS put the mapping, in an address space of 2^47 bytes (2^31
+  // where size_t has 32 bits); only the low bits matter to the offset.
+  const bool aligned = *rc::gen::arbitrary<bool>();
+  const std::uintptr_t unit = aligned ? std::max(detail::kMappingGranule, kWasmPageSize) : os_page;
+  const std::uintptr_t top = sizeof(std::uintptr_t) >= 8 ? std::uintptr_t{1} << 47 : 1u << 31;
+  const std::uintptr_t address = *rc::gen::inRange<std::uintptr_t>(0, top / unit) * unit;
+  const std::size_t offset = detail::base_offset(address);
+  RC_ASSERT((address + offset) % kWasmPageSize == 0);
+  RC_ASSERT(offset < kWasmPageSize);
+  RC_ASSERT(WideSize{offset} + layout->guarded_bytes <= layout->mapping_bytes);
+  if (aligned) RC_ASSERT(offset == 0u);
 }
 
 RC_GTEST_PROP(PagePolicy, A3_A6_PlanAllocateMatchesTheReference, ()) {

@@ -46,6 +46,34 @@ static_assert(round_up(kSizeMax - 4095, 4096) == kSizeMax - 4095);
 static_assert(!round_up(kSizeMax - 4094, 4096));
 static_assert(round_up(kSizeMax, 1) == kSizeMax);
 
+// A1/A10: a memory of 4 GiB + a 2 GiB guard (the benchmark's) maps a whole
+// number of 2 MiB, so that Linux aligns the mapping and base is its start,
+// and holds at least kWasmPageSize of slack for an OS that aligns only to
+// its page. A5: rounding the length up to the granule is overflow-checked.
+#if SIZE_MAX > UINT32_MAX
+constexpr std::size_t kGiB = std::size_t{1} << 30;
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+static_assert(kMappingGranule == 2 * kMiB);
+constexpr auto kBenchLayout = plan_mapping(4 * kGiB, 0, 2 * kGiB, 4096);
+static_assert((*kBenchLayout).reservation_bytes == 4 * kGiB);
+static_assert((*kBenchLayout).guarded_bytes == 6 * kGiB);
+static_assert((*kBenchLayout).mapping_bytes == 6 * kGiB + 2 * kMiB);
+// Fits with the slack, wraps when rounded up to 2 MiB.
+static_assert(!plan_mapping(0, 0, kSizeMax - 2 * kPage + 1, 4096));
+#else
+// X1: no rounding where size_t has 32 bits (Linux does not align there).
+static_assert(kMappingGranule == 1);
+static_assert((*plan_mapping(kPage, 0, 4096, 4096)).mapping_bytes == 2 * kPage + 4096);
+#endif
+static_assert(!plan_mapping(0, 0, kSizeMax - kPage + 2, 4096));
+static_assert(!plan_mapping(0, kSizeMax, 0, 4096));
+// A1: base is the mapping's start when the OS aligned it, else the next
+// kWasmPageSize boundary (at most kWasmPageSize - one OS page further).
+static_assert(base_offset(0) == 0);
+static_assert(base_offset(5 * kPage) == 0);
+static_assert(base_offset(5 * kPage + 4096) == kPage - 4096);
+static_assert(base_offset(6 * kPage - 4096) == 4096);
+
 // A4/A5: a memory without a maximum reserves the whole 65536-page limit.
 constexpr LinearMemoryState kNotAllocated{};
 constexpr auto kWithoutMaximum = plan_allocate(kNotAllocated, 0, std::nullopt, 65536);

@@ -1,6 +1,6 @@
 #include "wrt/platform/mmap_page_allocator.hpp"
 
-#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "allocator/page_policy.hpp"
@@ -11,33 +11,14 @@
 namespace wrt::platform {
 namespace {
 
-// Where a memory's pieces lie, from base: the reservation (the maximum, or
-// more with config.reservation_bytes: T5), the guard rounded up to the OS
-// page after it, and in the OS mapping kWasmPageSize of slack so that a
-// kWasmPageSize-aligned base fits inside (the OS only aligns to its own
-// page). The slack before the base and after the guard stays inaccessible too.
-struct Layout {
-  std::size_t reservation_bytes;
-  std::size_t guarded_bytes;
-  std::size_t mapping_bytes;
-};
-
-Result<Layout> layout(std::size_t maximum_bytes, const PageAllocatorConfig& config) {
-  const auto floor = detail::round_up(config.reservation_bytes, kWasmPageSize);
-  const auto reservation = floor ? std::max(maximum_bytes, *floor) : maximum_bytes;
-  const auto guard = detail::round_up(config.guard_bytes, prim::os_page_size());
-  const auto with_guard = guard ? detail::checked_add(reservation, *guard) : std::nullopt;
-  const auto total = with_guard ? detail::checked_add(*with_guard, kWasmPageSize) : std::nullopt;
-  if (!floor || !total)
+// The memory's layout (detail::plan_mapping) on this OS.
+Result<detail::MappingLayout> layout(std::size_t maximum_bytes, const PageAllocatorConfig& config) {
+  const auto planned = detail::plan_mapping(maximum_bytes, config.reservation_bytes,
+                                            config.guard_bytes, prim::os_page_size());
+  if (!planned)
     return tl::unexpected(
         Error(ErrorCode::CapacityExceeded, "allocate: reservation plus guard overflows size_t"));
-  return Layout{reservation, *with_guard, *total};
-}
-
-std::byte* align_up_to_wasm_page(std::byte* p) {
-  const auto address = reinterpret_cast<std::uintptr_t>(p);
-  const auto aligned = (address + (kWasmPageSize - 1)) & ~std::uintptr_t{kWasmPageSize - 1};
-  return p + (aligned - address);
+  return *planned;
 }
 
 }  // namespace
@@ -91,7 +72,8 @@ Result<Allocation> MmapPageAllocator::allocate(std::uint32_t initial_pages,
     trap::release_entry(*entry);
     return tl::unexpected(mapping.error());
   }
-  std::byte* const base = align_up_to_wasm_page(*mapping);
+  std::byte* const base =
+      *mapping + detail::base_offset(reinterpret_cast<std::uintptr_t>(*mapping));
   const detail::LinearMemoryState grown{base, initial_pages, plan->reserved_pages};
   if (initial_pages > 0) {
     if (auto committed = prim::commit(base, grown.committed_bytes()); !committed) {

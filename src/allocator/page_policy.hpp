@@ -4,6 +4,7 @@
 // tests and fuzzers check them directly on every host.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -64,6 +65,51 @@ constexpr Result<Reservation> plan_allocate(const LinearMemoryState& state,
   static_assert(pages_to_bytes(UINT32_MAX).has_value());
 #endif
   return Reservation{initial_pages, reserved_pages, *reserved_bytes};
+}
+
+// What the mmap backend's mapping length is a multiple of: 2 MiB, the huge
+// page of x86-64 and 4 KiB-page arm64. Linux (6.7 on) places an anonymous
+// mapping whose length is such a multiple at a 2 MiB-aligned address, so
+// base is the mapping's start and the first commit splits the mapping in two
+// areas, not three (an area more costs ~20% of an allocate(1)+deallocate:
+// docs/BENCHMARKS.md). Where size_t has 32 bits the address space is scarce
+// and Linux does not align, so the length is not rounded there.
+inline constexpr std::size_t kMappingGranule =
+    sizeof(std::size_t) >= 8 ? std::size_t{2} << 20 : std::size_t{1};
+
+// Where a memory's pieces lie, from base: the reservation (the maximum, or
+// more with a reservation floor: T5), the guard rounded up to the OS page
+// after it, and in the OS mapping at least kWasmPageSize of slack so that a
+// kWasmPageSize-aligned base fits inside wherever the OS puts the mapping
+// (it only promises its own page), the length rounded up to kMappingGranule.
+struct MappingLayout {
+  std::size_t reservation_bytes;
+  std::size_t guarded_bytes;  // reservation and guard
+  std::size_t mapping_bytes;
+};
+
+// The layout of a memory of `maximum_bytes` with `config`'s reservation floor
+// and guard on an OS whose page is `os_page` (a power of two), or nothing
+// when a size wraps size_t (A5).
+constexpr std::optional<MappingLayout> plan_mapping(std::size_t maximum_bytes,
+                                                    std::size_t reservation_floor,
+                                                    std::size_t guard_bytes,
+                                                    std::size_t os_page) noexcept {
+  const auto floor = round_up(reservation_floor, kWasmPageSize);
+  const auto reservation = floor ? std::max(maximum_bytes, *floor) : maximum_bytes;
+  const auto guard = round_up(guard_bytes, os_page);
+  const auto with_guard = guard ? checked_add(reservation, *guard) : std::nullopt;
+  const auto with_slack = with_guard ? checked_add(*with_guard, kWasmPageSize) : std::nullopt;
+  const auto total = with_slack ? round_up(*with_slack, kMappingGranule) : std::nullopt;
+  if (!floor || !total) return std::nullopt;
+  return MappingLayout{reservation, *with_guard, *total};
+}
+
+// How far base lies from the start of a mapping at `mapping`: to the first
+// kWasmPageSize-aligned address, 0 when the OS aligned the mapping itself.
+// Less than kWasmPageSize, so base + guarded_bytes stays inside the mapping.
+constexpr std::size_t base_offset(std::uintptr_t mapping) noexcept {
+  return (kWasmPageSize - mapping % kWasmPageSize) % kWasmPageSize;
 }
 
 // Checks grow(current_pages, additional_pages) and returns the new page count

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "futex/full_fence.hpp"
 #include "futex/futex_backend.hpp"
 #include "futex/futex_logic.hpp"
 #include "wrt/platform/error.hpp"
@@ -60,7 +61,7 @@ struct FutexCore {
     if (auto bad = check_address(addr)) return tl::unexpected(*bad);
     if (count == 0) return 0u;
     // Orders the caller's store to the word before the look at the count.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    full_fence();
     const std::uint32_t registered = waiters.load(std::memory_order_seq_cst);
     if (registered == 0) return 0u;  // F7: nobody can be waiting, no system call
     return Backend::wake(addr, count, registered);

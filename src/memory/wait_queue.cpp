@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 
+#include "futex/full_fence.hpp"
 #include "futex/futex_core.hpp"
 #include "futex/futex_logic.hpp"
 #include "futex/waiter_list.hpp"
@@ -132,7 +133,7 @@ std::uint32_t atomic_notify_at(const void* word, std::uint32_t count) noexcept {
   if (count == 0) return 0;
   Bucket& bucket = bucket_for(word);
   // Orders the guest's store before the look at `announced` (see above).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   if (bucket.announced.load(std::memory_order_seq_cst) == 0) return 0;  // no lock, no system call
   // Claim under the lock, oldest first, into a private FIFO chain (through
   // the claimed waiters' own `next`, which nobody else touches now).
