@@ -283,7 +283,7 @@ NOTES = {
         "load from other jobs (earlier runs today) the CPUs never halt and all of them take "
         "~5–9 µs. On one CPU, and in those loaded runs, `Futex` trails raw futex(2) and "
         "`std::atomic::wait` by 1–4%: callgrind counts ~43 instructions for a `Futex::wake` "
-        "(with the `mfence` above) and ~127 for a `Futex::wait` that sleeps, against an "
+        "(with the fence above, an `mfence` then) and ~127 for a `Futex::wait` that sleeps, against an "
         "11-instruction `syscall()` call in the raw protocol — the fence, two locked updates "
         "of the waiter count (F7), and, until this run, a `clock_gettime` that `wait` made "
         "even without a timeout (an untimed wait now reads no clock: `src/futex/futex_core.hpp`). "
