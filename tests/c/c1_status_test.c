@@ -83,6 +83,21 @@ static void C1_NullPoolAndImageArgumentsAreInvalidArgument(void) {
   CHECK_STATUS(wrt_image_create("x", 1, 0, NULL), WRT_INVALID_ARGUMENT);
   CHECK_STATUS(wrt_image_copy_on_write(NULL, &flag), WRT_INVALID_ARGUMENT);
   CHECK_STATUS(wrt_image_destroy(NULL), WRT_INVALID_ARGUMENT);
+
+#if defined(__linux__) /* memory pools need Linux (src/CMakeLists.txt) */
+  /* Live handles with a null out-parameter: refused, and the pool keeps its slot. */
+  CHECK_OK(wrt_pool_create(&config, &pool));
+  CHECK_OK(wrt_image_create("x", 1, 0, &image));
+  CHECK_STATUS(wrt_pool_acquire(pool, NULL, NULL), WRT_INVALID_ARGUMENT);
+  CHECK_STATUS(wrt_pool_acquire(pool, image, NULL), WRT_INVALID_ARGUMENT);
+  CHECK_STATUS(wrt_pool_available_slots(pool, NULL), WRT_INVALID_ARGUMENT);
+  CHECK_STATUS(wrt_pool_elides_bounds_checks(pool, NULL), WRT_INVALID_ARGUMENT);
+  CHECK_STATUS(wrt_image_copy_on_write(image, NULL), WRT_INVALID_ARGUMENT);
+  CHECK_OK(wrt_pool_available_slots(pool, &slots));
+  CHECK(slots == 1);
+  CHECK_OK(wrt_image_destroy(image));
+  CHECK_OK(wrt_pool_destroy(pool));
+#endif
 }
 
 static void C1_NullMemoryArgumentsAreInvalidArgument(void) {
